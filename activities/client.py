@@ -1,0 +1,229 @@
+"""Async, signed client for the Calypso payout API (calypso-api.md §1, §3, §5, §6).
+
+One pooled `httpx.AsyncClient` per `CalypsoClient`. Every call builds the envelope, serializes it
+once, signs exactly those bytes and sends them. Errors come back as the tree in `errors.py`; this
+module never retries: Temporal's retry policy is the only retry loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import ValidationError
+
+from . import wire
+from .errors import (
+    CalypsoError,
+    ConnectionFailedError,
+    OutcomeUnknownError,
+    UnexpectedResponseError,
+    error_from_response,
+)
+from .models import (
+    Account,
+    CancelPayoutRequest,
+    CreateMassPayoutRequest,
+    CreatePayoutRequest,
+    CreateWebhookSubscriptionRequest,
+    DeleteWebhookSubscriptionRequest,
+    FeeQuoteItem,
+    FeeQuoteRequest,
+    FeeQuoteResult,
+    ListPayoutsRequest,
+    ListWithdrawalsRequest,
+    MassPayout,
+    Page,
+    Payout,
+    PayoutLookup,
+    WebhookSubscription,
+    WireModel,
+    Withdrawal,
+    WithdrawalLookup,
+)
+from .signing import sign
+
+ModelT = TypeVar("ModelT", bound=WireModel)
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class CalypsoCredentials:
+    """Who we are to the provider. The secret never appears in repr or logs."""
+
+    account: str
+    api_key: str
+    api_secret: str = field(repr=False)
+
+
+class CalypsoClient:
+    """Signed calls to one Calypso API base URL with one set of credentials."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: CalypsoCredentials,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> CalypsoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- single payouts ---------------------------------------------------------------------------
+
+    async def create_payout(self, request: CreatePayoutRequest) -> Payout:
+        return await self._call("/api/v1/payout/create", request, Payout)
+
+    async def get_payout(
+        self, *, id: str | None = None, idempotency_key: UUID | None = None
+    ) -> Payout:
+        lookup = PayoutLookup(id=id, idempotency_key=idempotency_key)
+        return await self._call("/api/v1/payout", _exactly_one(lookup), Payout)
+
+    async def cancel_payout(self, request: CancelPayoutRequest) -> Payout:
+        return await self._call("/api/v1/payout/cancel", request, Payout)
+
+    async def list_payouts(self, request: ListPayoutsRequest) -> Page[Payout]:
+        return await self._call("/api/v1/payout/all", request, Page[Payout])
+
+    # --- mass payouts -----------------------------------------------------------------------------
+
+    async def create_mass_payout(self, request: CreateMassPayoutRequest) -> MassPayout:
+        return await self._call("/api/v1/payout/mass/create", request, MassPayout)
+
+    async def get_mass_payout(
+        self, *, id: str | None = None, idempotency_key: UUID | None = None
+    ) -> MassPayout:
+        lookup = PayoutLookup(id=id, idempotency_key=idempotency_key)
+        return await self._call("/api/v1/payout/mass", _exactly_one(lookup), MassPayout)
+
+    async def cancel_mass_payout(self, request: CancelPayoutRequest) -> MassPayout:
+        return await self._call("/api/v1/payout/mass/cancel", request, MassPayout)
+
+    async def list_mass_payouts(self, request: ListPayoutsRequest) -> Page[MassPayout]:
+        return await self._call("/api/v1/payout/mass/all", request, Page[MassPayout])
+
+    # --- withdrawals (the transactions of a payout) -------------------------------------------
+
+    async def get_withdrawal(self, request_id: str) -> Withdrawal:
+        lookup = WithdrawalLookup(request_id=request_id)
+        return await self._call("/api/v1/payout/withdrawal", lookup, Withdrawal)
+
+    async def list_withdrawals(self, request: ListWithdrawalsRequest) -> Page[Withdrawal]:
+        return await self._call("/api/v1/payout/withdrawal/all", request, Page[Withdrawal])
+
+    # --- balance and commission -------------------------------------------------------------------
+
+    async def get_account(self) -> Account:
+        return await self._call("/api/v1/account", None, Account)
+
+    async def quote_fees(self, items: list[FeeQuoteItem]) -> FeeQuoteResult:
+        request = FeeQuoteRequest(items=items)
+        return await self._call(
+            "/api/v1/tariff/extended-fee", request, FeeQuoteResult, with_account=False
+        )
+
+    # --- webhook subscriptions --------------------------------------------------------------------
+
+    async def list_webhook_subscriptions(self) -> list[WebhookSubscription]:
+        body = await self._send("POST", "/api/v1/subscription/webhook", None)
+        if not isinstance(body, list):
+            raise UnexpectedResponseError("expected a list of webhook subscriptions")
+        return [_parse(item, WebhookSubscription) for item in body]
+
+    async def create_webhook_subscription(
+        self, request: CreateWebhookSubscriptionRequest
+    ) -> WebhookSubscription:
+        return await self._call("/api/v1/subscription/webhook/create", request, WebhookSubscription)
+
+    async def delete_webhook_subscription(self, request_id: UUID) -> WebhookSubscription:
+        request = DeleteWebhookSubscriptionRequest(request_id=request_id)
+        body = await self._send("DELETE", "/api/v1/subscription/webhook", request)
+        return _parse(body, WebhookSubscription)
+
+    # --- transport --------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        path: str,
+        payload: WireModel | None,
+        model: type[ModelT],
+        *,
+        with_account: bool = True,
+    ) -> ModelT:
+        body = await self._send("POST", path, payload, with_account=with_account)
+        return _parse(body, model)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        payload: WireModel | None,
+        *,
+        with_account: bool = True,
+    ) -> Any:
+        envelope: dict[str, Any] = {}
+        if with_account:
+            envelope["account"] = self._credentials.account
+        envelope["timestamp"] = int(self._clock() * 1000)
+        if payload is not None:
+            envelope["payload"] = payload.to_wire()
+        content = wire.dumps(envelope)
+        headers = {
+            "Key": self._credentials.api_key,
+            "Sign": sign(content, self._credentials.api_secret),
+            "Content-Type": "application/json",
+        }
+        try:
+            response = await self._http.request(method, path, content=content, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConnectionFailedError(f"{path}: could not connect: {exc!r}") from exc
+        except httpx.TransportError as exc:
+            # Sent (or partly sent) with no answer: the provider may have acted on it.
+            raise OutcomeUnknownError(f"{path}: no response: {exc!r}") from exc
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, response.content)
+        try:
+            return wire.loads(response.content)
+        except ValueError as exc:
+            raise UnexpectedResponseError(f"{path}: response is not JSON") from exc
+
+
+def _parse(body: Any, model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise UnexpectedResponseError(f"unreadable {model.__name__}: {exc}") from exc
+
+
+def _exactly_one(lookup: PayoutLookup) -> PayoutLookup:
+    if (lookup.id is None) == (lookup.idempotency_key is None):
+        raise ValueError("look a payout up by exactly one of id or idempotency_key")
+    return lookup
+
+
+__all__ = ["CalypsoClient", "CalypsoCredentials", "CalypsoError"]

@@ -1,0 +1,125 @@
+"""The environment contract (design.md), read once by each entry point.
+
+Every variable is optional: the defaults point at the embedded sandbox and a local Temporal dev
+server. A bad value fails at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from activities.client import CalypsoCredentials
+
+SANDBOX_URL = "http://127.0.0.1:8710"
+SANDBOX_ACCOUNT = "sandbox-account"
+SANDBOX_API_KEY = "sandbox-public-key"
+SANDBOX_API_SECRET = "sandbox-secret-key"  # noqa: S105 - the sandbox's documented default
+
+
+class SettingsError(ValueError):
+    """Raised when an environment variable has a value we cannot use; names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    calypso_api_url: str = SANDBOX_URL
+    calypso_account: str = SANDBOX_ACCOUNT
+    calypso_api_key: str = SANDBOX_API_KEY
+    calypso_api_secret: str = field(default=SANDBOX_API_SECRET, repr=False)
+    # publicKey -> secretKey accepted on incoming webhooks (several during key rotation).
+    webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "payouts"
+    poll_interval_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    @property
+    def credentials(self) -> CalypsoCredentials:
+        return CalypsoCredentials(
+            account=self.calypso_account,
+            api_key=self.calypso_api_key,
+            api_secret=self.calypso_api_secret,
+        )
+
+    @property
+    def uses_sandbox_credentials(self) -> bool:
+        return self.calypso_api_secret == SANDBOX_API_SECRET
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def text(name: str, default: str) -> str:
+            value = env.get(name, "").strip()
+            return value or default
+
+        return cls(
+            calypso_api_url=_url(
+                "CALYPSO_API_URL", text("CALYPSO_API_URL", defaults.calypso_api_url)
+            ),
+            calypso_account=text("CALYPSO_ACCOUNT", defaults.calypso_account),
+            calypso_api_key=text("CALYPSO_API_KEY", defaults.calypso_api_key),
+            calypso_api_secret=text("CALYPSO_API_SECRET", defaults.calypso_api_secret),
+            webhook_keys=_key_pairs("CALYPSO_WEBHOOK_KEYS", env.get("CALYPSO_WEBHOOK_KEYS", "")),
+            temporal_address=_host_port(
+                "TEMPORAL_ADDRESS", text("TEMPORAL_ADDRESS", defaults.temporal_address)
+            ),
+            temporal_namespace=text("TEMPORAL_NAMESPACE", defaults.temporal_namespace),
+            task_queue=text("PAYOUTS_TASK_QUEUE", defaults.task_queue),
+            poll_interval_seconds=_positive_seconds(
+                "PAYOUTS_POLL_INTERVAL", env.get("PAYOUTS_POLL_INTERVAL", "").strip()
+            )
+            or defaults.poll_interval_seconds,
+            log_level=_log_level(
+                "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
+            ),
+        )
+
+
+def _url(name: str, value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{name}: expected an http(s) URL such as {SANDBOX_URL}, got {value!r}")
+    return value.rstrip("/")
+
+
+def _host_port(name: str, value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name}: expected host:port such as 127.0.0.1:7233, got {value!r}")
+    return value
+
+
+def _positive_seconds(name: str, value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise SettingsError(f"{name}: must be greater than 0 seconds, got {value!r}")
+    return seconds
+
+
+def _key_pairs(name: str, value: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for position, item in enumerate(filter(None, (p.strip() for p in value.split(","))), 1):
+        public, sep, secret = item.partition(":")
+        if not sep or not public.strip() or not secret.strip():
+            # Never echo the value: it holds secrets.
+            raise SettingsError(f"{name}: pair {position} is not publicKey:secretKey")
+        pairs[public.strip()] = secret.strip()
+    return pairs
+
+
+def _log_level(name: str, value: str) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"{name}: expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
