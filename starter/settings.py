@@ -36,6 +36,12 @@ class Settings:
     task_queue: str = "payouts"
     poll_interval_seconds: float = 30.0
     log_level: str = "INFO"
+    ledger: str = "sqlite"
+    ledger_path: str = ".payouts/ledger.sqlite3"
+    ledger_url: str | None = None
+    ledger_secret: str | None = field(default=None, repr=False)
+    callback_url: str | None = None
+    callback_secret: str | None = field(default=None, repr=False)
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -79,6 +85,19 @@ class Settings:
                 "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
             ),
         )
+
+
+LEDGERS = ("sqlite", "http", "none")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _optional_url(name: str, value: str) -> str | None:
+    return _url(name, value.strip()) if value.strip() else None
 
 
 def _url(name: str, value: str) -> str:

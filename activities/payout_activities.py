@@ -1,0 +1,190 @@
+"""The activities of the payout saga: provider calls, ledger moves and merchant callbacks.
+
+Provider errors are mapped here, at the activity boundary: a permanent one becomes a
+non-retryable `ApplicationError`, a transient one a retryable one, so Temporal's retry policy is
+the only retry loop and the workflow sees a typed failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from .callbacks import CallbackError, CallbackEvent, send_callback
+from .client import CalypsoClient
+from .errors import CalypsoError, DuplicateKeyError, InvalidStateError, NotFoundError
+from .ledger import Ledger, LedgerEntry, LedgerError, ReleaseRequest, ReserveRequest, SettleRequest
+from .models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
+from .payout_models import (
+    CancelProviderInput,
+    CancelProviderResult,
+    CreatePayoutInput,
+    FetchPayoutInput,
+    FundsCheck,
+    FundsCheckInput,
+    ProviderPayout,
+)
+
+log = structlog.get_logger()
+
+
+@contextlib.contextmanager
+def as_application_errors() -> Iterator[None]:
+    """Turn client, ledger and callback errors into ApplicationErrors that say if retry helps."""
+    try:
+        yield
+    except (CalypsoError, LedgerError, CallbackError) as exc:
+        retryable = bool(getattr(exc, "retryable", False))
+        raise ApplicationError(
+            str(exc), type=type(exc).__name__, non_retryable=not retryable
+        ) from exc
+
+
+class PayoutActivities:
+    """Holds the worker's provider client, ledger and callback settings; secrets stay here."""
+
+    def __init__(
+        self,
+        client: CalypsoClient,
+        ledger: Ledger,
+        *,
+        callback_url: str | None = None,
+        callback_secret: str | None = None,
+    ) -> None:
+        self._client = client
+        self._ledger = ledger
+        self._callback_url = callback_url
+        self._callback_secret = callback_secret
+        self._callback_http = httpx.AsyncClient(timeout=10.0)
+
+    async def close(self) -> None:
+        await self._callback_http.aclose()
+
+    @activity.defn
+    async def check_funds(self, request: FundsCheckInput) -> FundsCheck:
+        with as_application_errors():
+            account = await self._client.get_account()
+            quote = await self._client.quote_fees(
+                [FeeQuoteItem(base_amount=request.amount, currency=request.currency)]
+            )
+        sender = quote.items[0].fee_sender if quote.items else None
+        if sender is None:
+            raise ApplicationError("the tariff quoted no sender fee", type="UnexpectedResponse")
+        return FundsCheck(
+            balance=account.balance_of(request.currency),
+            fee=sender.fee,
+            needed=request.amount + sender.fee,
+        )
+
+    @activity.defn
+    async def create_payout(self, request: CreatePayoutInput) -> ProviderPayout:
+        """Create the payout exactly once, even after a timeout or a dropped response."""
+        with as_application_errors():
+            if activity.info().attempt > 1:
+                # An earlier attempt may have reached the provider: look before creating again.
+                existing = await self._find(request.provider_key)
+                if existing is not None:
+                    return existing
+            try:
+                payout = await self._client.create_payout(
+                    CreatePayoutRequest(
+                        deposit_address=request.deposit_address,
+                        amount=request.amount,
+                        currency=request.currency,
+                        idempotency_key=request.provider_key,
+                        comment=request.comment,
+                        external_id=request.external_id,
+                    )
+                )
+            except DuplicateKeyError:
+                payout = await self._client.get_payout(idempotency_key=request.provider_key)
+        log.info("payout.created", payout_key=str(request.provider_key), provider_id=payout.id)
+        return ProviderPayout.from_payout(payout)
+
+    @activity.defn
+    async def fetch_payout(self, request: FetchPayoutInput) -> ProviderPayout:
+        with as_application_errors():
+            payout = await self._client.get_payout(idempotency_key=request.provider_key)
+        return ProviderPayout.from_payout(payout)
+
+    @activity.defn
+    async def cancel_provider_payout(self, request: CancelProviderInput) -> CancelProviderResult:
+        with as_application_errors():
+            try:
+                payout = await self._client.cancel_payout(
+                    CancelPayoutRequest(
+                        deal_id=request.provider_id,
+                        idempotency_key=request.provider_key,
+                        message=request.reason,
+                    )
+                )
+            except InvalidStateError as refused:
+                current = await self._client.get_payout(id=request.provider_id)
+                if current.state == "CANCELED":  # an earlier attempt of ours got through
+                    return CancelProviderResult(
+                        accepted=True,
+                        message="canceled at the provider",
+                        payout=ProviderPayout.from_payout(current),
+                    )
+                return CancelProviderResult(
+                    accepted=False,
+                    message=f"the provider refused: payout is {current.state} ({refused.message})",
+                    payout=ProviderPayout.from_payout(current),
+                )
+        return CancelProviderResult(
+            accepted=True,
+            message="canceled at the provider",
+            payout=ProviderPayout.from_payout(payout),
+        )
+
+    @activity.defn
+    async def reserve_funds(self, request: ReserveRequest) -> LedgerEntry:
+        with as_application_errors():
+            return await self._ledger.reserve(request)
+
+    @activity.defn
+    async def settle_funds(self, request: SettleRequest) -> LedgerEntry:
+        with as_application_errors():
+            return await self._ledger.settle(request)
+
+    @activity.defn
+    async def release_funds(self, request: ReleaseRequest) -> LedgerEntry:
+        with as_application_errors():
+            return await self._ledger.release(request)
+
+    @activity.defn
+    async def notify_merchant(self, event: CallbackEvent) -> None:
+        if not self._callback_url or not self._callback_secret:
+            return
+        with as_application_errors():
+            await send_callback(
+                self._callback_http, self._callback_url, self._callback_secret, event
+            )
+
+    async def _find(self, provider_key: UUID) -> ProviderPayout | None:
+        try:
+            return ProviderPayout.from_payout(
+                await self._client.get_payout(idempotency_key=provider_key)
+            )
+        except NotFoundError:
+            return None
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Every activity, for the worker's registration."""
+        return [
+            self.check_funds,
+            self.create_payout,
+            self.fetch_payout,
+            self.cancel_provider_payout,
+            self.reserve_funds,
+            self.settle_funds,
+            self.release_funds,
+            self.notify_merchant,
+        ]

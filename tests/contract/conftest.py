@@ -1,0 +1,89 @@
+"""Fixtures for contract tests: the real client against the real sandbox over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from activities import wire
+from activities.client import CalypsoClient, CalypsoCredentials
+from activities.models import CreateWebhookSubscriptionRequest
+from sandbox.server import SandboxHandle, running_sandbox
+from sandbox.settings import SandboxSettings
+from starter.asgi_runner import serve_in_background
+from starter.webhook_inbox import WebhookInbox
+
+SETTINGS = SandboxSettings(step_delay_seconds=0.02, webhook_time_scale=0.001)
+EVM = "0x" + "1234567890" * 4
+TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+
+
+class Control:
+    """The sandbox's unsigned control API (/sandbox/...)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await self.http.post(path, content=wire.dumps(body or {}))
+        response.raise_for_status()
+        return wire.loads(response.content)
+
+    async def get(self, path: str) -> Any:
+        response = await self.http.get(path)
+        response.raise_for_status()
+        return wire.loads(response.content)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxHandle]:
+    with running_sandbox(SETTINGS) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def control(sandbox: SandboxHandle) -> AsyncIterator[Control]:
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        ctl = Control(http)
+        await ctl.post("/sandbox/reset")
+        yield ctl
+
+
+def credentials(
+    secret: str = SETTINGS.api_secret, key: str = SETTINGS.api_key
+) -> CalypsoCredentials:
+    return CalypsoCredentials(account=SETTINGS.account, api_key=key, api_secret=secret)
+
+
+@pytest.fixture
+async def client(sandbox: SandboxHandle, control: Control) -> AsyncIterator[CalypsoClient]:
+    async with CalypsoClient(sandbox.url, credentials()) as calypso:
+        yield calypso
+
+
+@pytest.fixture
+async def inbox(client: CalypsoClient) -> AsyncIterator[WebhookInbox]:
+    """A verified webhook receiver subscribed to every PAYOUT event."""
+    collector = WebhookInbox()
+    async with serve_in_background(collector) as url:
+        subscription = await client.create_webhook_subscription(
+            CreateWebhookSubscriptionRequest(request_id=uuid.uuid4(), url=f"{url}/hook")
+        )
+        assert subscription.public_key and subscription.secret_key
+        collector.keys[subscription.public_key] = subscription.secret_key
+        yield collector
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, deadline: float = 10.0, interval: float = 0.02
+) -> Any:
+    """Await `check` until it returns something truthy, or fail after `deadline` seconds."""
+    async with asyncio.timeout(deadline):
+        while not (result := await check()):
+            await asyncio.sleep(interval)
+        return result

@@ -1,0 +1,135 @@
+"""Inputs, outputs, signals, updates and the query result of the single payout saga.
+
+Each workflow, signal, update and activity takes one model and returns one. These models travel
+through Temporal's pydantic data converter; they never hold credentials.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class SagaState(StrEnum):
+    """Where the saga is. The four last ones are final."""
+
+    RECEIVED = "RECEIVED"
+    SCHEDULED = "SCHEDULED"  # waiting for the execution date
+    CHECKING_FUNDS = "CHECKING_FUNDS"
+    WAITING_FOR_FUNDS = "WAITING_FOR_FUNDS"
+    CREATING = "CREATING"
+    SUBMITTED = "SUBMITTED"  # the provider has it; following webhooks and polls
+    WAITING_TO_RESEND = "WAITING_TO_RESEND"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+
+
+FINAL_SAGA_STATES = frozenset(
+    {SagaState.COMPLETED, SagaState.FAILED, SagaState.CANCELED, SagaState.REJECTED}
+)
+
+
+class ResendPolicy(BaseModel):
+    """Resend a FAILED payout as a new provider payout (derived key), a bounded number of times."""
+
+    max_resends: int = Field(default=0, ge=0, le=9)
+    delay_seconds: float = Field(default=300.0, gt=0)
+
+
+class PayoutInput(BaseModel):
+    idempotency_key: UUID
+    deposit_address: str
+    amount: Decimal
+    currency: str
+    comment: str | None = None
+    external_id: str | None = None
+    execution_date: datetime | None = None
+    max_fee: Decimal | None = None
+    ledger_account: str = "default"
+    resend: ResendPolicy = Field(default_factory=ResendPolicy)
+    # How long to keep re-checking a short balance before giving up as insufficient_funds.
+    funds_wait_seconds: float = Field(default=3600.0, ge=0)
+    poll_interval_seconds: float = Field(default=30.0, gt=0)
+    notify_merchant: bool = False
+
+
+class ProviderEvent(BaseModel):
+    """A webhook, as the receiver hands it to the saga (signal `provider_event`)."""
+
+    type: str
+    provider_key: UUID | None = None
+    provider_id: str | None = None
+    status: str | None = None
+    tx_hash: str | None = None
+    occurred_at: datetime | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    source: str  # saga | webhook | poll | api | operator
+    event: str
+    state: str | None = None
+    note: str | None = None
+
+
+class Attempt(BaseModel):
+    number: int
+    provider_key: UUID
+    provider_id: str | None = None
+    provider_state: str | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+class PayoutStatus(BaseModel):
+    """Query `status`: everything an operator needs to know where a payout is."""
+
+    key: UUID
+    state: SagaState
+    provider_state: str | None = None
+    provider_id: str | None = None
+    amount: Decimal
+    currency: str
+    deposit_address: str
+    fee: Decimal | None = None
+    tx_hash: str | None = None
+    reason: str | None = None
+    errors: list[str] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list)
+    execution_date: datetime | None = None
+    next_poll_at: datetime | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class PayoutResult(BaseModel):
+    key: UUID
+    state: SagaState
+    reason: str | None = None
+    provider_id: str | None = None
+    fee: Decimal | None = None
+    tx_hash: str | None = None
+    attempts: int = 0
+
+
+class CancelInput(BaseModel):
+    reason: str = "canceled by the merchant"
+
+
+class CancelResult(BaseModel):
+    accepted: bool
+    state: SagaState
+    message: str
+
+
+class RescheduleInput(BaseModel):
+    execution_date: datetime
+
+
+class RescheduleResult(BaseModel):
+    execution_date: datetime
+    message: str
