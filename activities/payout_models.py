@@ -53,7 +53,7 @@ class ProviderPayout(BaseModel):
     @classmethod
     def from_payout(cls, payout: Payout) -> ProviderPayout:
         errors = [
-            f"{error.status or 'ERROR'}: {error.error_message or 'no message'}"
+            f"{error.error_message or 'no message'} (status {error.status or 'unknown'})"
             for group in (payout.errors.withdrawal_errors if payout.errors else [])
             for error in group.errors
         ]

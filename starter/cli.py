@@ -1,23 +1,29 @@
-"""The `payouts` command line."""
+"""The `payouts` command line: one console script, one verb per job, `--help` everywhere."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Annotated
 
+import click
 import typer
-from rich.console import Console
 
+from . import cli_payouts
+from .cli_errors import CliError
+from .cli_output import console
 from .logging import configure_logging
 from .settings import Settings, SettingsError
 
 app = typer.Typer(
-    help="Durable payout sagas for Calypso Pay.",
+    help="Durable payout sagas for Calypso Pay, run as Temporal workflows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+cli_payouts.register(app)
 
 
 def _settings() -> Settings:
@@ -27,11 +33,64 @@ def _settings() -> Settings:
 
 
 @app.command()
+def worker() -> None:
+    """Run a worker: executes payout workflows and their activities on PAYOUTS_TASK_QUEUE."""
+    from .temporal_client import connect
+    from .worker import run_worker
+
+    settings = _settings()
+
+    async def run() -> None:
+        await run_worker(await connect(settings), settings)
+
+    asyncio.run(run())
+
+
+@app.command()
+def webhooks(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8711,
+) -> None:
+    """Run the webhook receiver: POST /webhooks/calypso → a signal to the payout saga."""
+    import uvicorn
+
+    from .temporal_client import connect
+    from .webhook_receiver import create_receiver_app
+
+    settings = _settings()
+    if not settings.webhook_keys:
+        raise CliError("CALYPSO_WEBHOOK_KEYS: set at least one publicKey:secretKey pair")
+
+    async def run() -> None:
+        receiver = create_receiver_app(await connect(settings), settings.webhook_keys)
+        await uvicorn.Server(uvicorn.Config(receiver, host=host, port=port)).serve()
+
+    asyncio.run(run())
+
+
+@app.command()
+def setup() -> None:
+    """Register the saga's search attributes in TEMPORAL_NAMESPACE (safe to run again)."""
+    from .search_attribute_setup import register_search_attributes
+    from .temporal_client import connect
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        return await register_search_attributes(
+            await connect(settings), settings.temporal_namespace
+        )
+
+    added = asyncio.run(run())
+    console.print(f"search attributes added: {', '.join(added)}" if added else "already set up")
+
+
+@app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8710,
 ) -> None:
-    """Run the Calypso Pay provider emulator (settings: SANDBOX_* variables, see the README)."""
+    """Run the Calypso Pay provider emulator (SANDBOX_* settings, see docs/sandbox.md)."""
     from sandbox.server import serve
 
     _settings()
@@ -39,18 +98,47 @@ def sandbox(
 
 
 @app.command()
-def demo() -> None:
-    """Run one payout end to end on the embedded sandbox and print its signed webhooks."""
-    from .demo_lifecycle import run_demo
+def dev() -> None:
+    """Keep a local stack up until Ctrl-C: Temporal dev server + UI, sandbox, receiver, worker."""
+    from .local_stack import local_stack
 
-    _settings()
-    raise typer.Exit(asyncio.run(run_demo(Console())))
+    settings = _settings()
+
+    async def run() -> None:
+        async with local_stack(settings) as stack:
+            console.print(
+                f"Temporal UI  {stack.ui_url}\nreceiver     {stack.receiver_url}/webhooks/calypso\n"
+                f"sandbox      {settings.calypso_api_url}\nCtrl-C to stop."
+            )
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def demo() -> None:
+    """Run the demo: payouts to COMPLETED, rescheduled-then-canceled, and failed-and-compensated."""
+    from .demo import run_demo
+
+    settings = Settings.from_env()
+    # The demo prints its own story; service logs would drown it unless asked for.
+    configure_logging(settings.log_level if "PAYOUTS_LOG_LEVEL" in os.environ else "WARNING")
+    raise typer.Exit(asyncio.run(run_demo(settings)))
 
 
 def main() -> None:
-    """Console-script entry: bad settings end with one line naming the variable, exit 2."""
+    """Console-script entry: any bad input ends with one line naming the problem."""
     try:
-        app()
-    except SettingsError as exc:
+        code = app(standalone_mode=False)
+    except (SettingsError, CliError) as exc:
         print(f"payouts: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except click.ClickException as exc:
+        print(f"payouts: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -394,8 +394,11 @@ class SinglePayoutWorkflow:
                 continue
             if event.tx_hash and not self._tx_hash:
                 self._tx_hash = event.tx_hash
+            known = self._tracker.state
             moved = self._tracker.observe(event.status)
-            note = None if moved or event.type != "PAYOUT_CHANGE_STATUS" else "ignored: stale"
+            note = None
+            if not moved and event.type == "PAYOUT_CHANGE_STATUS":
+                note = "already known" if event.status == known else "ignored: stale"
             self._timeline.add("webhook", event.type, event.status, note)
             if moved:
                 current.provider_state = self._tracker.state

@@ -1,0 +1,192 @@
+"""The Python API for backend services: start, inspect, cancel and reschedule payout sagas.
+
+    payouts = await Payouts.connect()
+    key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"), ...))
+    result = await payouts.result(key)
+
+Every request is validated before anything starts; starting the same idempotency key again
+returns the same saga (and refuses a different payout under a key that is already used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.currencies import FieldProblem, check_execution_date, check_payment
+from workflows import search_attributes as sa
+from workflows.keys import single_payout_workflow_id
+from workflows.payout_models import (
+    CancelInput,
+    CancelResult,
+    PayoutInput,
+    PayoutResult,
+    PayoutStatus,
+    RescheduleInput,
+    RescheduleResult,
+    ResendPolicy,
+)
+from workflows.single_payout import SinglePayoutWorkflow
+
+from .settings import Settings
+from .temporal_client import connect
+
+FINGERPRINT = "requestFingerprint"
+
+
+class PayoutRequest(BaseModel):
+    """One payout as a backend service asks for it."""
+
+    deposit_address: str
+    amount: Decimal
+    currency: str
+    idempotency_key: uuid.UUID | None = None  # generated when absent
+    comment: str | None = None
+    external_id: str | None = None
+    execution_date: datetime | None = None
+    max_fee: Decimal | None = None
+    ledger_account: str = "default"
+    resend: ResendPolicy = Field(default_factory=ResendPolicy)
+    funds_wait_seconds: float = 3600.0
+
+
+class InvalidPayoutError(ValueError):
+    """Raised before anything starts when a request cannot be paid; lists every problem."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+
+
+class KeyReusedError(ValueError):
+    """Raised when an idempotency key already belongs to a different payout."""
+
+
+class PayoutSummary(BaseModel):
+    key: str
+    state: str | None
+    currency: str | None
+    external_id: str | None
+    provider_id: str | None
+    started_at: datetime | None
+
+
+def validate(request: PayoutRequest) -> list[FieldProblem]:
+    """Every reason `request` cannot be paid; empty when it can."""
+    problems = check_payment(
+        currency=request.currency, address=request.deposit_address, amount=request.amount
+    )
+    problems += check_execution_date(request.execution_date)
+    if request.max_fee is not None and request.max_fee < 0:
+        problems.append(FieldProblem("max_fee", "must not be negative"))
+    if not request.ledger_account.strip():
+        problems.append(FieldProblem("ledger_account", "must not be empty"))
+    return problems
+
+
+class Payouts:
+    """Payout sagas on one Temporal namespace and task queue."""
+
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+
+    @classmethod
+    async def connect(cls, settings: Settings | None = None) -> Payouts:
+        settings = settings or Settings.from_env()
+        return cls(await connect(settings), settings)
+
+    async def start(self, request: PayoutRequest) -> uuid.UUID:
+        """Validate and start the saga; idempotent by key. Returns the key."""
+        problems = validate(request)
+        if problems:
+            raise InvalidPayoutError(problems)
+        key = request.idempotency_key or uuid.uuid4()
+        saga_input = PayoutInput(
+            idempotency_key=key,
+            poll_interval_seconds=self._settings.poll_interval_seconds,
+            notify_merchant=self._settings.callback_url is not None,
+            **request.model_dump(exclude={"idempotency_key"}),
+        )
+        fingerprint = _fingerprint(saga_input)
+        workflow_id = single_payout_workflow_id(key)
+        try:
+            handle: WorkflowHandle[
+                SinglePayoutWorkflow, PayoutResult
+            ] = await self._client.start_workflow(
+                SinglePayoutWorkflow.run,
+                saga_input,
+                id=workflow_id,
+                task_queue=self._settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={FINGERPRINT: fingerprint},
+                static_summary=_summary(saga_input),
+            )
+        except WorkflowAlreadyStartedError:  # the saga ran before and is closed
+            handle = self._client.get_workflow_handle(workflow_id)
+        memo = await (await handle.describe()).memo()
+        if memo.get(FINGERPRINT) != fingerprint:
+            raise KeyReusedError(f"idempotency_key {key} is already used by a different payout")
+        return key
+
+    async def status(self, key: uuid.UUID) -> PayoutStatus:
+        return await self._handle(key).query(SinglePayoutWorkflow.status)
+
+    async def cancel(
+        self, key: uuid.UUID, reason: str = "canceled by the merchant"
+    ) -> CancelResult:
+        return await self._handle(key).execute_update(
+            SinglePayoutWorkflow.cancel, CancelInput(reason=reason)
+        )
+
+    async def reschedule(self, key: uuid.UUID, execution_date: datetime) -> RescheduleResult:
+        return await self._handle(key).execute_update(
+            SinglePayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
+        )
+
+    async def result(self, key: uuid.UUID) -> PayoutResult:
+        """Wait for the saga to end and return its outcome."""
+        return await self._handle(key).result()
+
+    async def list(self, *, state: str | None = None, limit: int = 50) -> list[PayoutSummary]:
+        query = "WorkflowType = 'SinglePayout'"
+        if state:
+            query += f" AND PayoutState = '{state.upper()}'"
+        summaries = []
+        async for execution in self._client.list_workflows(query, limit=limit):
+            attributes = execution.typed_search_attributes
+            summaries.append(
+                PayoutSummary(
+                    key=execution.id.removeprefix("payout-"),
+                    state=attributes.get(sa.PAYOUT_STATE),
+                    currency=attributes.get(sa.PAYOUT_CURRENCY),
+                    external_id=attributes.get(sa.PAYOUT_EXTERNAL_ID),
+                    provider_id=attributes.get(sa.CALYPSO_PAYOUT_ID),
+                    started_at=execution.start_time,
+                )
+            )
+        return summaries
+
+    def _handle(self, key: uuid.UUID) -> WorkflowHandle[SinglePayoutWorkflow, PayoutResult]:
+        return self._client.get_workflow_handle_for(
+            SinglePayoutWorkflow.run, single_payout_workflow_id(key)
+        )
+
+
+def _fingerprint(saga_input: PayoutInput) -> str:
+    """What makes two requests the same payout (operational knobs excluded)."""
+    canonical = saga_input.model_dump_json(exclude={"poll_interval_seconds", "notify_merchant"})
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _summary(saga_input: PayoutInput) -> str:
+    address = saga_input.deposit_address
+    return f"Pay {saga_input.amount} {saga_input.currency} to {address[:6]}…{address[-4:]}"

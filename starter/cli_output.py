@@ -1,0 +1,59 @@
+"""How the CLI prints sagas: a readable view on a terminal, one JSON document with --json."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from workflows.payout_models import PayoutStatus
+
+# Off a terminal (CI logs, pipes) rich would wrap at 80 columns; timelines read better wider.
+console = Console() if sys.stdout.isatty() else Console(width=140)
+
+
+def emit_json(model: BaseModel | list[BaseModel]) -> None:
+    if isinstance(model, list):
+        print("[" + ",".join(item.model_dump_json() for item in model) + "]")
+    else:
+        print(model.model_dump_json())
+
+
+def print_status(status: PayoutStatus) -> None:
+    provider = f" · provider {status.provider_state}" if status.provider_state else ""
+    console.print(
+        f"[bold]{status.state}[/]{provider} · {status.amount} {status.currency} → "
+        f"{status.deposit_address}"
+    )
+    facts = {
+        "key": str(status.key),
+        "provider id": status.provider_id,
+        "fee": f"{status.fee} {status.currency}" if status.fee is not None else None,
+        "tx hash": status.tx_hash,
+        "reason": status.reason,
+        "errors": "; ".join(status.errors) or None,
+        "attempts": str(len(status.attempts)) if status.attempts else None,
+        "execution date": status.execution_date.isoformat() if status.execution_date else None,
+        "next poll": status.next_poll_at.isoformat() if status.next_poll_at else None,
+    }
+    for name, value in facts.items():
+        if value:
+            console.print(f"  {name:>14}: {value}")
+    print_timeline(status)
+
+
+def print_timeline(status: PayoutStatus) -> None:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("time", "source", "event", "state", "note"):
+        table.add_column(column)
+    for entry in status.timeline:
+        table.add_row(
+            entry.at.strftime("%H:%M:%S.%f")[:-3],
+            entry.source,
+            entry.event,
+            entry.state or "",
+            entry.note or "",
+        )
+    console.print(table)

@@ -1,0 +1,119 @@
+"""`payouts demo`: the saga on the local stack, three ways.
+
+1. A payout that runs to COMPLETED and settles its ledger reservation.
+2. A future-dated payout that is rescheduled, then canceled before the provider hears of it.
+3. A payout to an address the sandbox fails on the network: resent once, fails again, and the
+   reservation is released (compensation).
+Each prints its timeline and its link in the Temporal UI; the demo exits 0 only if all three end
+as described.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from activities.ledger import EntryState, SqliteLedger
+from workflows.keys import single_payout_workflow_id
+from workflows.payout_models import ResendPolicy, SagaState
+
+from .api import PayoutRequest, Payouts
+from .cli_output import console, print_status
+from .local_stack import LocalStack, local_stack
+from .settings import Settings
+
+CURRENCY = "USDT_TRX"
+RECIPIENT = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+FAILS_ON_NETWORK = RECIPIENT[:-4] + "fa11"  # a sandbox test card: the network rejects it
+LEDGER_ACCOUNT = "demo"
+DEADLINE_SECONDS = 120.0
+
+
+async def run_demo(settings: Settings) -> int:
+    async with local_stack(settings) as stack:
+        ledger = SqliteLedger(settings.ledger_path) if settings.ledger == "sqlite" else None
+        if ledger is not None:
+            await ledger.fund(LEDGER_ACCOUNT, CURRENCY, Decimal(100))
+        payouts = Payouts(stack.client, settings)
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            outcomes = [
+                await _completed(stack, payouts),
+                await _rescheduled_then_canceled(stack, payouts),
+                await _failed_and_compensated(stack, payouts),
+            ]
+        if ledger is not None:
+            for key, expected in zip(
+                outcomes,
+                (EntryState.SETTLED, EntryState.RELEASED, EntryState.RELEASED),
+                strict=True,
+            ):
+                entry = await ledger.entry(str(key))
+                console.print(f"ledger {key}: {entry.state if entry else 'missing'}")
+                if entry is None or entry.state != expected:
+                    return 1
+            await ledger.close()
+        console.rule("done")
+        console.print(f"Browse every payout in the Temporal UI: {stack.ui_url}")
+        return 0
+
+
+def _request(address: str = RECIPIENT, **extra: object) -> PayoutRequest:
+    return PayoutRequest.model_validate(
+        {
+            "deposit_address": address,
+            "amount": Decimal("25.50"),
+            "currency": CURRENCY,
+            "ledger_account": LEDGER_ACCOUNT,
+            "idempotency_key": uuid.uuid4(),
+            **extra,
+        }
+    )
+
+
+async def _show(stack: LocalStack, payouts: Payouts, key: uuid.UUID, title: str) -> SagaState:
+    status = await payouts.status(key)
+    console.rule(title)
+    print_status(status)
+    console.print(f"Temporal UI: {stack.workflow_url(single_payout_workflow_id(key))}\n")
+    return status.state
+
+
+async def _completed(stack: LocalStack, payouts: Payouts) -> uuid.UUID:
+    key = await payouts.start(_request(comment="demo: runs to COMPLETED"))
+    result = await payouts.result(key)
+    await _show(stack, payouts, key, "1. a payout to COMPLETED")
+    _expect(result.state, SagaState.COMPLETED)
+    return key
+
+
+async def _rescheduled_then_canceled(stack: LocalStack, payouts: Payouts) -> uuid.UUID:
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    key = await payouts.start(_request(execution_date=tomorrow, comment="demo: future-dated"))
+    while (await payouts.status(key)).state != SagaState.SCHEDULED:
+        await asyncio.sleep(0.1)
+    await payouts.reschedule(key, tomorrow + timedelta(days=1))
+    canceled = await payouts.cancel(key, "demo: no longer needed")
+    await _show(stack, payouts, key, "2. future-dated, rescheduled, then canceled")
+    _expect(canceled.state, SagaState.CANCELED)
+    return key
+
+
+async def _failed_and_compensated(stack: LocalStack, payouts: Payouts) -> uuid.UUID:
+    key = await payouts.start(
+        _request(
+            FAILS_ON_NETWORK,
+            resend=ResendPolicy(max_resends=1, delay_seconds=1),
+            comment="demo: fails on the network",
+        )
+    )
+    result = await payouts.result(key)
+    await _show(stack, payouts, key, "3. fails, is resent once, fails again, and is compensated")
+    _expect(result.state, SagaState.FAILED)
+    return key
+
+
+def _expect(actual: SagaState, expected: SagaState) -> None:
+    if actual != expected:
+        raise RuntimeError(f"demo expected {expected}, got {actual}")
