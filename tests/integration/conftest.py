@@ -7,15 +7,18 @@ update is in flight), one sandbox per session reset before each test, a fresh ta
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -31,7 +34,10 @@ from starter.binaries import installed_binary
 from starter.search_attribute_setup import register_search_attributes
 from starter.webhook_receiver import create_receiver_app
 from starter.worker import build_worker
+from workflows.keys import single_payout_workflow_id
+from workflows.payout_models import PayoutInput, PayoutResult
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+from workflows.single_payout import SinglePayoutWorkflow
 
 from ..contract.conftest import Control, credentials
 
@@ -76,39 +82,96 @@ async def sandbox(sandbox_server: SandboxHandle) -> AsyncIterator[Control]:
         yield control
 
 
+TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+
+
 @dataclass
 class Stack:
-    """Everything one test's sagas run on."""
+    """Everything one test's sagas run on: a worker on a fresh task queue, a subscribed receiver."""
 
     client: Client
     task_queue: str
     calypso: CalypsoClient
     ledger: SqliteLedger
     sandbox: Control
-    worker: Worker
+    activities: PayoutActivities
     receiver_url: str
+    webhook_keys: dict[str, str]
+
+    def payout(self, **overrides: Any) -> PayoutInput:
+        """A valid saga input (25.5 USDT_TRX to a Tron address), fields overridable."""
+        fields: dict[str, Any] = {
+            "idempotency_key": uuid.uuid4(),
+            "deposit_address": TRON,
+            "amount": Decimal("25.5"),
+            "currency": "USDT_TRX",
+            "poll_interval_seconds": 5.0,
+        }
+        fields.update(overrides)
+        return PayoutInput.model_validate(fields)
+
+    async def start(
+        self, saga_input: PayoutInput
+    ) -> WorkflowHandle[SinglePayoutWorkflow, PayoutResult]:
+        return await self.client.start_workflow(
+            SinglePayoutWorkflow.run,
+            saga_input,
+            id=single_payout_workflow_id(saga_input.idempotency_key),
+            task_queue=self.task_queue,
+        )
+
+    def worker(self) -> Worker:
+        """A (new) worker for this stack's task queue; `async with stack.worker():` runs it."""
+        return build_worker(self.client, self.activities, self.task_queue)
+
+    async def provider_payouts(self) -> list[dict[str, Any]]:
+        payouts: list[dict[str, Any]] = await self.sandbox.get("/sandbox/payouts")
+        return payouts
 
 
+@contextlib.asynccontextmanager
 async def start_stack(
-    client: Client, sandbox_server: SandboxHandle, control: Control, tmp_path: Path
+    client: Client,
+    sandbox_server: SandboxHandle,
+    control: Control,
+    tmp_path: Path,
+    *,
+    webhooks: bool = True,
+    run_worker: bool = True,
+    client_timeout: float = 5.0,
+    ledger_funds: Decimal = Decimal(1_000_000),
 ) -> AsyncIterator[Stack]:
-    task_queue = f"payouts-{uuid.uuid4()}"
+    """A stack for one test. `webhooks=False` leaves the receiver unsubscribed (polling only);
+    `run_worker=False` lets the test run (and restart) workers itself."""
     ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
-    async with CalypsoClient(sandbox_server.url, credentials()) as calypso:
+    await ledger.fund("default", "USDT_TRX", ledger_funds)
+    async with CalypsoClient(sandbox_server.url, credentials(), timeout=client_timeout) as calypso:
         activities = PayoutActivities(calypso, ledger)
-        subscription_keys: dict[str, str] = {}
-        receiver = create_receiver_app(client, subscription_keys)
-        async with serve_in_background(receiver) as receiver_url:
-            subscription = await calypso.create_webhook_subscription(
-                CreateWebhookSubscriptionRequest(
-                    request_id=uuid.uuid4(), url=f"{receiver_url}/webhooks/calypso"
+        keys: dict[str, str] = {}
+        async with serve_in_background(create_receiver_app(client, keys)) as receiver_url:
+            if webhooks:
+                subscription = await calypso.create_webhook_subscription(
+                    CreateWebhookSubscriptionRequest(
+                        request_id=uuid.uuid4(), url=f"{receiver_url}/webhooks/calypso"
+                    )
                 )
+                assert subscription.public_key and subscription.secret_key
+                keys[subscription.public_key] = subscription.secret_key
+            stack = Stack(
+                client,
+                f"payouts-{uuid.uuid4()}",
+                calypso,
+                ledger,
+                control,
+                activities,
+                receiver_url,
+                keys,
             )
-            assert subscription.public_key and subscription.secret_key
-            subscription_keys[subscription.public_key] = subscription.secret_key
-            worker = build_worker(client, activities, task_queue)
-            async with worker:
-                yield Stack(client, task_queue, calypso, ledger, control, worker, receiver_url)
+            if run_worker:
+                async with stack.worker():
+                    yield stack
+            else:
+                yield stack
         await activities.close()
         await ledger.close()
 
@@ -120,7 +183,8 @@ async def stack(
     sandbox: Control,
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
-    async for running in start_stack(time_skipping.client, sandbox_server, sandbox, tmp_path):
+    """The default stack on the time-skipping server."""
+    async with start_stack(time_skipping.client, sandbox_server, sandbox, tmp_path) as running:
         yield running
 
 
@@ -131,5 +195,6 @@ async def dev_stack(
     sandbox: Control,
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
-    async for running in start_stack(dev_server.client, sandbox_server, sandbox, tmp_path):
+    """The default stack on the local dev server (for updates: cancel, reschedule)."""
+    async with start_stack(dev_server.client, sandbox_server, sandbox, tmp_path) as running:
         yield running

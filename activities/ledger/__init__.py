@@ -1,0 +1,53 @@
+"""Reserve, settle and release a payout's money in the merchant's ledger (docs/ledger.md).
+
+    ledger = ledger_from_settings("sqlite", path=".payouts/ledger.sqlite3")
+    entry = await ledger.reserve(ReserveRequest(key=..., sub_account=..., currency=..., amount=...))
+
+Three adapters share one `Ledger` protocol and one set of semantics: `SqliteLedger` (embedded
+default), `HttpLedger` (the merchant's backend keeps the books) and `NoLedger` (no books).
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    InsufficientLedgerFundsError,
+    LedgerConflictError,
+    LedgerError,
+    LedgerNotFoundError,
+    LedgerStateError,
+    LedgerUnavailableError,
+)
+from .http_ledger import HttpLedger
+from .models import (
+    EntryState,
+    LedgerBalance,
+    LedgerEntry,
+    ReleaseRequest,
+    ReserveRequest,
+    SettleRequest,
+)
+from .no_ledger import NoLedger
+from .protocol import Ledger
+from .settings import DEFAULT_LEDGER_PATH, ledger_from_settings
+from .sqlite_ledger import SqliteLedger
+
+__all__ = [
+    "DEFAULT_LEDGER_PATH",
+    "EntryState",
+    "HttpLedger",
+    "InsufficientLedgerFundsError",
+    "Ledger",
+    "LedgerBalance",
+    "LedgerConflictError",
+    "LedgerEntry",
+    "LedgerError",
+    "LedgerNotFoundError",
+    "LedgerStateError",
+    "LedgerUnavailableError",
+    "NoLedger",
+    "ReleaseRequest",
+    "ReserveRequest",
+    "SettleRequest",
+    "SqliteLedger",
+    "ledger_from_settings",
+]

@@ -1,0 +1,143 @@
+"""A ledger kept by the merchant's own backend, reached over signed HTTP (docs/ledger.md).
+
+The backend implements `POST {base_url}/reserve`, `/settle` and `/release`. Each body is signed
+(`Sign` header, HMAC-SHA512 of the exact bytes) and carries the payout key as `Idempotency-Key`;
+the body needs no timestamp against replay because every call is idempotent by that key, so a
+replayed body can only return what already happened. This module never retries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from activities import wire
+from activities.signing import sign
+
+from .errors import (
+    InsufficientLedgerFundsError,
+    LedgerConflictError,
+    LedgerError,
+    LedgerNotFoundError,
+    LedgerStateError,
+    LedgerUnavailableError,
+)
+from .models import EntryState, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
+
+LedgerRequest = ReserveRequest | SettleRequest | ReleaseRequest
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The states a successful answer may carry; anything else means the backend broke the contract
+# (e.g. a 200 with a RELEASED entry for a reserve), and the saga must not act on it.
+STATES_AFTER = {
+    "reserve": {EntryState.RESERVED, EntryState.SETTLED},
+    "settle": {EntryState.SETTLED},
+    "release": {EntryState.RELEASED},
+}
+
+
+class HttpLedger:
+    """A `Ledger` whose calls go to the merchant backend at `base_url`, signed with `secret`.
+
+    Pass `client` to share a pooled `httpx.AsyncClient`; it is then yours to close.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        client: httpx.AsyncClient | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = secret
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"HttpLedger({self.base_url!r})"  # never the secret
+
+    async def reserve(self, request: ReserveRequest) -> LedgerEntry:
+        return await self._post("reserve", request)
+
+    async def settle(self, request: SettleRequest) -> LedgerEntry:
+        return await self._post("settle", request)
+
+    async def release(self, request: ReleaseRequest) -> LedgerEntry:
+        return await self._post("release", request)
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def _post(self, operation: str, request: LedgerRequest) -> LedgerEntry:
+        body = wire.dumps(request.to_wire())
+        headers = {
+            "Content-Type": "application/json",
+            "Sign": sign(body, self._secret),
+            "Idempotency-Key": request.key,
+        }
+        try:
+            response = await self._client.post(
+                f"{self.base_url}/{operation}", content=body, headers=headers
+            )
+        except httpx.TransportError as exc:
+            # Connect errors and timeouts alike: the call is idempotent, so "maybe it happened"
+            # needs no special case, only another attempt.
+            raise LedgerUnavailableError(f"ledger {operation} {request.key!r}: {exc!r}") from exc
+        if not response.is_success:
+            raise error_from_response(request, response.status_code, response.content)
+        return _entry_from(operation, request, response.content)
+
+
+def error_from_response(request: LedgerRequest, status: int, body: bytes) -> LedgerError:
+    """Map a non-2xx answer of the merchant backend to the error that says what to do."""
+    fields = _json_object(body)
+    message = str(fields.get("message") or body[:200].decode(errors="replace") or "")
+    detail = f"ledger answered HTTP {status} for {request.key!r}: {message}".rstrip(": ")
+    if status >= 500 or status in (408, 429):
+        return LedgerUnavailableError(detail)
+    if status == 402 and isinstance(request, ReserveRequest):
+        # What was asked is ours to state; only what is available comes from the backend.
+        return InsufficientLedgerFundsError(
+            sub_account=request.sub_account,
+            currency=request.currency,
+            needed=request.amount,
+            available=_decimal(fields.get("available")),
+        )
+    if status == 404:
+        return LedgerNotFoundError(detail)
+    if status == 409:
+        if fields.get("code") == "invalid_state":
+            return LedgerStateError(detail)
+        return LedgerConflictError(detail)
+    return LedgerError(detail)
+
+
+def _entry_from(operation: str, request: LedgerRequest, body: bytes) -> LedgerEntry:
+    try:
+        entry = LedgerEntry.model_validate(wire.loads(body))
+    except (ValueError, ValidationError) as exc:
+        raise LedgerError(f"ledger {operation} {request.key!r}: unreadable entry: {exc}") from exc
+    if entry.key != request.key:
+        raise LedgerError(f"ledger {operation} {request.key!r} answered for {entry.key!r}")
+    if entry.state not in STATES_AFTER[operation]:
+        raise LedgerError(f"ledger {operation} {request.key!r} answered a {entry.state} entry")
+    return entry
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = wire.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None

@@ -1,0 +1,94 @@
+"""Requests, entries and balances of the merchant ledger (pydantic v2, camelCase on the wire).
+
+Amounts are `Decimal` and refuse floats (see `activities.models.Money`). An entry's `amount` is
+what was reserved; once settled, `paid_amount + fee` is what actually left the sub-account.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from activities.models import IsoDatetime, Money, WireModel
+
+PositiveMoney = Annotated[Money, Field(gt=0)]
+NonNegativeMoney = Annotated[Money, Field(ge=0)]
+Key = Annotated[str, Field(min_length=1)]
+
+
+class EntryState(StrEnum):
+    RESERVED = "RESERVED"
+    SETTLED = "SETTLED"
+    RELEASED = "RELEASED"
+
+
+class ReserveRequest(WireModel):
+    """Hold `amount` of the sub-account's available balance for the payout `key`."""
+
+    key: Key
+    sub_account: Annotated[str, Field(min_length=1)]
+    currency: Annotated[str, Field(min_length=1)]
+    amount: PositiveMoney
+
+
+class SettleRequest(WireModel):
+    """The payout completed: `paid_amount` reached the recipient and `fee` was charged."""
+
+    key: Key
+    paid_amount: NonNegativeMoney
+    fee: NonNegativeMoney = Decimal(0)
+
+
+class ReleaseRequest(WireModel):
+    """The payout will not happen: make the reserved amount available again."""
+
+    key: Key
+    reason: str = ""
+
+
+class LedgerEntry(WireModel):
+    """One payout's footprint in the ledger.
+
+    `sub_account` and `currency` are `None` only on a release tombstone: a release that arrived
+    for a key that was never reserved (see docs/ledger.md).
+    """
+
+    key: str
+    sub_account: str | None = None
+    currency: str | None = None
+    amount: Money
+    state: EntryState
+    paid_amount: Money | None = None
+    fee: Money | None = None
+    reason: str | None = None
+    updated_at: IsoDatetime
+
+    def same_reservation_as(self, request: ReserveRequest) -> bool:
+        """Whether a repeated reserve asks for exactly this reservation (1.0 equals 1.00)."""
+        return (
+            self.sub_account == request.sub_account
+            and self.currency == request.currency
+            and self.amount == request.amount
+        )
+
+
+class LedgerBalance(WireModel):
+    """A sub-account's money in one currency.
+
+    `available` can be reserved; `reserved` is held for payouts in flight; `settled` is the total
+    that has left (paid amounts plus fees).
+    """
+
+    sub_account: str
+    currency: str
+    available: Money
+    reserved: Money
+    settled: Money
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

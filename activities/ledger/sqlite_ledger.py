@@ -1,0 +1,145 @@
+"""The embedded default ledger: one SQLite file, safe to share between worker processes.
+
+Each operation is one `BEGIN IMMEDIATE` transaction: the write lock is taken before the balance is
+read, so two workers cannot both see the same available balance and overdraw it. WAL mode lets
+readers carry on meanwhile. sqlite3 blocks, so every call runs in a thread (`asyncio.to_thread`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from . import sqlite_rules as rules
+from . import sqlite_tables as tables
+from .errors import LedgerError, LedgerUnavailableError
+from .models import (
+    LedgerBalance,
+    LedgerEntry,
+    ReleaseRequest,
+    ReserveRequest,
+    SettleRequest,
+    utc_now,
+)
+
+ResultT = TypeVar("ResultT")
+Operation = Callable[[sqlite3.Connection], ResultT]
+
+
+class SqliteLedger:
+    """A `Ledger` kept in the SQLite file at `path` (parent directories are created)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_seconds: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.path = Path(path)
+        self._busy_timeout_seconds = busy_timeout_seconds
+        self._clock = clock
+        # One connection per instance, used by one thread at a time: to_thread may pick any
+        # pool thread, and a sqlite3 connection must not run two transactions at once.
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._closed = False
+
+    async def reserve(self, request: ReserveRequest) -> LedgerEntry:
+        now = self._clock()
+        return await self._transaction(lambda conn: rules.reserve(conn, request, now))
+
+    async def settle(self, request: SettleRequest) -> LedgerEntry:
+        now = self._clock()
+        return await self._transaction(lambda conn: rules.settle(conn, request, now))
+
+    async def release(self, request: ReleaseRequest) -> LedgerEntry:
+        now = self._clock()
+        return await self._transaction(lambda conn: rules.release(conn, request, now))
+
+    async def fund(self, sub_account: str, currency: str, amount: Decimal) -> LedgerBalance:
+        """Credit `amount` to the sub-account's available balance.
+
+        Not keyed, so not idempotent: it is for operators, demos and tests, not for activities.
+        """
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            raise ValueError(f"fund needs a positive, finite Decimal amount, got {amount!r}")
+        return await self._transaction(lambda conn: rules.fund(conn, sub_account, currency, amount))
+
+    async def balance(self, sub_account: str, currency: str) -> LedgerBalance:
+        return await self._transaction(
+            lambda conn: tables.read_balance(conn, sub_account, currency), write=False
+        )
+
+    async def entry(self, key: str) -> LedgerEntry | None:
+        return await self._transaction(lambda conn: tables.read_entry(conn, key), write=False)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close_blocking)
+
+    async def _transaction(self, operation: Operation[ResultT], *, write: bool = True) -> ResultT:
+        return await asyncio.to_thread(self._run_blocking, operation, write)
+
+    def _run_blocking(self, operation: Operation[ResultT], write: bool) -> ResultT:
+        with self._lock:
+            try:
+                conn = self._open()
+                # IMMEDIATE takes the write lock before anything is read; a read-only snapshot
+                # needs no lock in WAL mode, so it does not queue behind writers.
+                with _transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
+                    return operation(conn)
+            except (sqlite3.Error, OSError) as exc:
+                # Locked past the busy timeout, disk full, unreadable file or directory: an
+                # operator or a moment later can fix it, so let Temporal retry, not fail the payout.
+                raise LedgerUnavailableError(f"ledger database {self.path}: {exc}") from exc
+            except ArithmeticError as exc:
+                raise LedgerError(f"amount beyond exact arithmetic: {exc!r}") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        if self._closed:
+            # Retryable on purpose: an activity caught by a worker shutdown runs again elsewhere.
+            raise LedgerUnavailableError(f"ledger {self.path} is closed")
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_seconds,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                check_same_thread=False,  # guarded by self._lock instead
+            )
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")  # money: a commit survives power loss
+                conn.executescript(tables.SCHEMA)
+            except sqlite3.Error:
+                conn.close()  # the next attempt opens afresh
+                raise
+            self._connection = conn
+        return self._connection
+
+    def _close_blocking(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already (e.g. on disk I/O error)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,131 @@
+"""The ledger's two SQLite tables and the only code that reads or writes them.
+
+Decimals are stored as TEXT so nothing is rounded on the way in or out, and balance arithmetic runs
+in an exact context: a result that would need rounding raises instead of drifting by a wei.
+"""
+
+from __future__ import annotations
+
+import decimal
+import sqlite3
+from datetime import datetime
+from decimal import Decimal
+
+from .models import EntryState, LedgerBalance, LedgerEntry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS balances (
+    sub_account TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    available   TEXT NOT NULL,
+    reserved    TEXT NOT NULL,
+    settled     TEXT NOT NULL,
+    PRIMARY KEY (sub_account, currency)
+);
+CREATE TABLE IF NOT EXISTS entries (
+    key         TEXT PRIMARY KEY,
+    sub_account TEXT,
+    currency    TEXT,
+    amount      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    paid_amount TEXT,
+    fee         TEXT,
+    reason      TEXT,
+    updated_at  TEXT NOT NULL
+);
+"""
+
+# Far more digits than any amount needs; Inexact is trapped, so exceeding them raises.
+EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation])
+
+
+def read_balance(conn: sqlite3.Connection, sub_account: str, currency: str) -> LedgerBalance:
+    row = conn.execute(
+        "SELECT available, reserved, settled FROM balances WHERE sub_account = ? AND currency = ?",
+        (sub_account, currency),
+    ).fetchone()
+    available, reserved, settled = (Decimal(text) for text in row) if row else (Decimal(0),) * 3
+    return LedgerBalance(
+        sub_account=sub_account,
+        currency=currency,
+        available=available,
+        reserved=reserved,
+        settled=settled,
+    )
+
+
+def read_entry(conn: sqlite3.Connection, key: str) -> LedgerEntry | None:
+    row = conn.execute(
+        "SELECT key, sub_account, currency, amount, state, paid_amount, fee, reason, updated_at"
+        " FROM entries WHERE key = ?",
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    return LedgerEntry(
+        key=row[0],
+        sub_account=row[1],
+        currency=row[2],
+        amount=Decimal(row[3]),
+        state=EntryState(row[4]),
+        paid_amount=None if row[5] is None else Decimal(row[5]),
+        fee=None if row[6] is None else Decimal(row[6]),
+        reason=row[7],
+        updated_at=datetime.fromisoformat(row[8]),
+    )
+
+
+def adjust_balance(
+    conn: sqlite3.Connection,
+    balance: LedgerBalance,
+    *,
+    available: Decimal = Decimal(0),
+    reserved: Decimal = Decimal(0),
+    settled: Decimal = Decimal(0),
+) -> LedgerBalance:
+    with decimal.localcontext(EXACT):
+        updated = balance.model_copy(
+            update={
+                "available": balance.available + available,
+                "reserved": balance.reserved + reserved,
+                "settled": balance.settled + settled,
+            }
+        )
+    conn.execute(
+        "INSERT INTO balances (sub_account, currency, available, reserved, settled)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sub_account, currency) DO UPDATE SET"
+        " available = excluded.available, reserved = excluded.reserved,"
+        " settled = excluded.settled",
+        (
+            updated.sub_account,
+            updated.currency,
+            _text(updated.available),
+            _text(updated.reserved),
+            _text(updated.settled),
+        ),
+    )
+    return updated
+
+
+def write_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO entries"
+        " (key, sub_account, currency, amount, state, paid_amount, fee, reason, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry.key,
+            entry.sub_account,
+            entry.currency,
+            _text(entry.amount),
+            entry.state.value,
+            None if entry.paid_amount is None else _text(entry.paid_amount),
+            None if entry.fee is None else _text(entry.fee),
+            entry.reason,
+            entry.updated_at.isoformat(),
+        ),
+    )
+
+
+def _text(amount: Decimal) -> str:
+    # Plain notation ("0.000000000000000001", not "1E-18") so the file reads well in sqlite3.
+    return format(amount, "f")
