@@ -22,7 +22,8 @@ async def serve_in_background(
     app: Any, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Serve `app` on host:port until the block exits; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio enables TCP_NODELAY only then, sparing ~40 ms per response.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]

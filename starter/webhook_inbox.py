@@ -21,6 +21,7 @@ class WebhookInbox:
 
     keys: dict[str, str] = field(default_factory=dict)
     events: asyncio.Queue[WebhookEvent] = field(default_factory=asyncio.Queue)
+    received: list[WebhookEvent] = field(default_factory=list)  # every accepted event, kept
     rejected: int = 0
     deliveries: int = 0
     # Answer the next delivery with this status (e.g. 500 to exercise the provider's retries).
@@ -44,7 +45,9 @@ class WebhookInbox:
         else:
             status = self.answer_status
             if status == 200:
-                self.events.put_nowait(WebhookEvent.model_validate(wire.loads(body)))
+                event = WebhookEvent.model_validate(wire.loads(body))
+                self.received.append(event)
+                self.events.put_nowait(event)
             else:
                 self.answer_status = 200  # refuse once, then accept the provider's retry
             self.deliveries += 1

@@ -274,24 +274,38 @@ class SinglePayoutWorkflow(SagaBookkeeping):
         return await self._follow(key)
 
     async def _follow(self, key: Any) -> ProviderPayout:
+        """Apply webhooks as they come; poll when none came for a poll interval (backing off).
+
+        One durable timer per quiet interval, not one per webhook: a webhook does not restart
+        the timer, it only moves the next poll to an interval after the latest hint.
+        """
         base = timedelta(seconds=self._request.poll_interval_seconds)
         interval = base
+        last_hint = workflow.now()
+        timer: asyncio.Task[None] | None = None
         while self._confirmed_final is None:
-            self._drain_events()
+            if self._events:
+                self._drain_events()
+                last_hint, interval = workflow.now(), base
             if self._needs_confirmation:
                 self._needs_confirmation = False
                 self._apply(await self._fetch(key), "api")
                 continue
-            self._next_poll_at = workflow.now() + interval
-            try:
-                await workflow.wait_condition(
-                    lambda: bool(self._events) or self._confirmed_final is not None,
-                    timeout=interval,
-                )
-                interval = base
-            except TimeoutError:
-                self._apply(await self._fetch(key), "poll")
-                interval = min(interval * 2, base * POLL_BACKOFF_CAP)
+            if timer is None:
+                self._next_poll_at = last_hint + interval
+                wait = max(self._next_poll_at - workflow.now(), timedelta(0))
+                timer = asyncio.create_task(asyncio.sleep(wait.total_seconds()))
+            poll_due: asyncio.Task[None] = timer
+            await workflow.wait_condition(
+                lambda: bool(self._events) or poll_due.done() or self._confirmed_final is not None  # noqa: B023 - awaited right here
+            )
+            if timer.done():
+                timer = None
+                if workflow.now() - last_hint >= interval:
+                    self._apply(await self._fetch(key), "poll")
+                    last_hint, interval = workflow.now(), min(interval * 2, base * POLL_BACKOFF_CAP)
+        if timer is not None:
+            timer.cancel()
         self._next_poll_at = None
         return self._confirmed_final
 

@@ -26,18 +26,23 @@ async def settled(client: CalypsoClient, payout_id: str, state: str) -> Payout:
     return result
 
 
+def events_of(inbox: WebhookInbox, payout_id: str) -> list[tuple[str, str]]:
+    """(type, status) of every accepted webhook about `payout_id`, in arrival order."""
+    return [
+        (event.type, event.payout_status or "")
+        for event in inbox.received
+        if event.parent_external_id == payout_id
+    ]
+
+
 async def events_until(inbox: WebhookInbox, payout_id: str, status: str) -> list[tuple[str, str]]:
-    seen: list[tuple[str, str]] = []
+    """Wait for the PAYOUT_CHANGE_STATUS webhook to `status`; return the payout's webhooks."""
 
     async def arrived() -> bool:
-        while not inbox.events.empty():
-            event = inbox.events.get_nowait()
-            if event.parent_external_id == payout_id:
-                seen.append((event.type, event.payout_status or ""))
-        return ("PAYOUT_CHANGE_STATUS", status) in seen
+        return ("PAYOUT_CHANGE_STATUS", status) in events_of(inbox, payout_id)
 
     await eventually(arrived)
-    return seen
+    return events_of(inbox, payout_id)
 
 
 async def test_network_failure(client: CalypsoClient, control: Control) -> None:

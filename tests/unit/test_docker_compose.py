@@ -27,7 +27,10 @@ def test_services_reference_each_other_consistently() -> None:
 
 
 def test_project_services_run_existing_cli_verbs() -> None:
-    verbs = {command.name or command.callback.__name__ for command in app.registered_commands}
+    verbs = {
+        command.name or getattr(command.callback, "__name__", "").replace("_", "-")
+        for command in app.registered_commands
+    }
     for name, service in compose()["services"].items():
         if "build" in service:
             assert service["command"][0] in verbs, f"{name}: no such verb {service['command'][0]}"
