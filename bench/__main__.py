@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from . import client_pooling
+from starter.logging import configure_logging
+
+from . import client_pooling, saga_actions
 
 
 def main() -> None:
-    for benchmark in (client_pooling,):
+    configure_logging("WARNING")  # the sandbox logs every request; only figures belong here
+    for benchmark in (client_pooling, saga_actions):
         figures = benchmark.run()
         print()
         for name, value in figures.items():

@@ -54,8 +54,9 @@ class LocalStack:
 
 @contextlib.asynccontextmanager
 async def local_stack(
-    settings: Settings, *, step_delay_seconds: float = 0.5
+    settings: Settings, *, step_delay_seconds: float = 0.5, webhooks: bool = True
 ) -> AsyncIterator[LocalStack]:
+    """The whole stack; `webhooks=False` leaves the receiver unsubscribed (sagas poll)."""
     async with contextlib.AsyncExitStack() as stack:
         client = await _temporal(settings, stack)
         if settings.calypso_api_url == SANDBOX_URL:
@@ -68,7 +69,8 @@ async def local_stack(
         receiver_url = await stack.enter_async_context(
             serve_in_background(create_receiver_app(client, keys), port=RECEIVER_PORT)
         )
-        await _subscribe(settings, f"{receiver_url}/webhooks/calypso", keys)
+        if webhooks:
+            await _subscribe(settings, f"{receiver_url}/webhooks/calypso", keys)
         activities = await stack.enter_async_context(payout_activities(settings))
         worker = build_worker(client, activities, settings.task_queue)
         await stack.enter_async_context(worker)
