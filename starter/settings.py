@@ -42,6 +42,7 @@ class Settings:
     ledger_secret: str | None = field(default=None, repr=False)
     callback_url: str | None = None
     callback_secret: str | None = field(default=None, repr=False)
+    payload_dir: str = ".payouts/payloads"
 
     @property
     def credentials(self) -> CalypsoCredentials:

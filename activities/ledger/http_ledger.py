@@ -8,6 +8,7 @@ replayed body can only return what already happened. This module never retries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -25,9 +26,16 @@ from .errors import (
     LedgerStateError,
     LedgerUnavailableError,
 )
-from .models import EntryState, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
+from .models import (
+    EntryState,
+    LedgerEntry,
+    LedgerRequest,
+    ReleaseRequest,
+    ReserveRequest,
+    SettleRequest,
+)
+from .protocol import apply_one
 
-LedgerRequest = ReserveRequest | SettleRequest | ReleaseRequest
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # The states a successful answer may carry; anything else means the backend broke the contract
 # (e.g. a 200 with a RELEASED entry for a reserve), and the saga must not act on it.
@@ -68,6 +76,10 @@ class HttpLedger:
 
     async def release(self, request: ReleaseRequest) -> LedgerEntry:
         return await self._post("release", request)
+
+    async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
+        """One call per item; each is idempotent, so a retried batch redoes nothing twice."""
+        return [await apply_one(self, request) for request in requests]
 
     async def close(self) -> None:
         if self._owns_client:

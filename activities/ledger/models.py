@@ -50,6 +50,9 @@ class ReleaseRequest(WireModel):
     reason: str = ""
 
 
+LedgerRequest = ReserveRequest | SettleRequest | ReleaseRequest
+
+
 class LedgerEntry(WireModel):
     """One payout's footprint in the ledger.
 

@@ -7,18 +7,20 @@ idempotent, and it never refuses: no balance check, no conflict, no state check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from .models import (
     EntryState,
     LedgerEntry,
+    LedgerRequest,
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
     utc_now,
 )
+from .protocol import apply_one
 
 
 class NoLedger:
@@ -60,6 +62,10 @@ class NoLedger:
             reason=request.reason,
             updated_at=self._clock(),
         )
+
+    async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
+        """One call per item; each is idempotent, so a retried batch redoes nothing twice."""
+        return [await apply_one(self, request) for request in requests]
 
     async def close(self) -> None:
         return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from .models import LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
+from .models import LedgerEntry, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
 
 
 class Ledger(Protocol):
@@ -21,4 +22,17 @@ class Ledger(Protocol):
 
     async def release(self, request: ReleaseRequest) -> LedgerEntry: ...
 
+    async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
+        """Many items at once (a mass payout's); each one idempotent by its key, as above."""
+        ...
+
     async def close(self) -> None: ...
+
+
+async def apply_one(ledger: Ledger, request: LedgerRequest) -> LedgerEntry:
+    """Send one request of any kind to the matching ledger call."""
+    if isinstance(request, ReserveRequest):
+        return await ledger.reserve(request)
+    if isinstance(request, SettleRequest):
+        return await ledger.settle(request)
+    return await ledger.release(request)

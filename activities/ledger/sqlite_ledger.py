@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +24,7 @@ from .errors import LedgerError, LedgerUnavailableError
 from .models import (
     LedgerBalance,
     LedgerEntry,
+    LedgerRequest,
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
@@ -64,6 +65,13 @@ class SqliteLedger:
     async def release(self, request: ReleaseRequest) -> LedgerEntry:
         now = self._clock()
         return await self._transaction(lambda conn: rules.release(conn, request, now))
+
+    async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
+        """All in one transaction: every item happens, or (on any refusal) none does."""
+        now = self._clock()
+        return await self._transaction(
+            lambda conn: [_apply(conn, request, now) for request in requests]
+        )
 
     async def fund(self, sub_account: str, currency: str, amount: Decimal) -> LedgerBalance:
         """Credit `amount` to the sub-account's available balance.
@@ -131,6 +139,14 @@ class SqliteLedger:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+def _apply(conn: sqlite3.Connection, request: LedgerRequest, now: datetime) -> LedgerEntry:
+    if isinstance(request, ReserveRequest):
+        return rules.reserve(conn, request, now)
+    if isinstance(request, SettleRequest):
+        return rules.settle(conn, request, now)
+    return rules.release(conn, request, now)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,92 @@
+"""Large payloads out of workflow history: the SDK's external storage with a local directory.
+
+Temporal caps a payload at 2 MB (warning from 256 KB) and a history at 50 MB; a 100,000-recipient
+list must not travel inline. `ExternalStorage` moves every payload above a threshold to a
+`StorageDriver` and leaves a small reference in history. This driver keeps them as files named by
+their SHA-256 — content-addressed, so storing the same payload twice is one file and a retried
+store is harmless. Multi-machine deployments use the SDK's S3 or GCS drivers instead
+(`temporalio.contrib.aws.s3driver`, `temporalio.contrib.gcp.gcsdriver`); every worker and client
+must see the same store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    StorageDriver,
+    StorageDriverClaim,
+    StorageDriverRetrieveContext,
+    StorageDriverStoreContext,
+)
+
+DEFAULT_PAYLOAD_DIR = ".payouts/payloads"
+# Well under the 256 KB warning line, so no payload in history ever comes near it.
+OFFLOAD_THRESHOLD_BYTES = 128 * 1024
+
+
+class LocalDirectoryDriver(StorageDriver):
+    """Payloads as files in one directory shared by every worker and client of a machine."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self._directory = Path(directory)
+
+    def name(self) -> str:
+        return "local-directory"
+
+    async def store(
+        self, context: StorageDriverStoreContext, payloads: Sequence[Payload]
+    ) -> list[StorageDriverClaim]:
+        return await asyncio.to_thread(self._store_all, payloads)
+
+    async def retrieve(
+        self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
+    ) -> list[Payload]:
+        return await asyncio.to_thread(self._retrieve_all, claims)
+
+    def _store_all(self, payloads: Sequence[Payload]) -> list[StorageDriverClaim]:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        claims = []
+        for payload in payloads:
+            data = payload.SerializeToString(deterministic=True)
+            digest = hashlib.sha256(data).hexdigest()
+            target = self._directory / f"{digest}.payload"
+            if not target.exists():
+                # Write then rename: a reader never sees half a file.
+                partial = target.with_suffix(f".{os.getpid()}.partial")
+                partial.write_bytes(data)
+                partial.replace(target)
+            claims.append(StorageDriverClaim(claim_data={"sha256": digest}))
+        return claims
+
+    def _retrieve_all(self, claims: Sequence[StorageDriverClaim]) -> list[Payload]:
+        payloads = []
+        for claim in claims:
+            digest = claim.claim_data["sha256"]
+            data = (self._directory / f"{digest}.payload").read_bytes()
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise ValueError(f"stored payload {digest} is corrupt")
+            payload = Payload()
+            payload.ParseFromString(data)
+            payloads.append(payload)
+        return payloads
+
+
+def data_converter(payload_dir: str | Path = DEFAULT_PAYLOAD_DIR) -> DataConverter:
+    """The pydantic data converter with large payloads offloaded to `payload_dir`."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        external_storage=ExternalStorage(
+            drivers=[LocalDirectoryDriver(payload_dir)],
+            payload_size_threshold=OFFLOAD_THRESHOLD_BYTES,
+        ),
+    )
