@@ -19,7 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from .callbacks import CallbackError, CallbackEvent, send_callback
 from .client import CalypsoClient
-from .errors import CalypsoError, DuplicateKeyError, InvalidStateError, NotFoundError
+from .errors import CalypsoError
+from .exactly_once import cancel_or_explain, create_exactly_once
 from .ledger import Ledger, LedgerEntry, LedgerError, ReleaseRequest, ReserveRequest, SettleRequest
 from .models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
 from .payout_models import (
@@ -86,63 +87,44 @@ class PayoutActivities:
     @activity.defn
     async def create_payout(self, request: CreatePayoutInput) -> ProviderPayout:
         """Create the payout exactly once, even after a timeout or a dropped response."""
-        with as_application_errors():
-            if activity.info().attempt > 1:
-                # An earlier attempt may have reached the provider: look before creating again.
-                existing = await self._find(request.provider_key)
-                if existing is not None:
-                    return existing
-            try:
-                payout = await self._client.create_payout(
-                    CreatePayoutRequest(
-                        deposit_address=request.deposit_address,
-                        amount=request.amount,
-                        currency=request.currency,
-                        idempotency_key=request.provider_key,
-                        comment=request.comment,
-                        external_id=request.external_id,
-                    )
+        key = request.provider_key
+
+        async def create() -> ProviderPayout:
+            payout = await self._client.create_payout(
+                CreatePayoutRequest(
+                    deposit_address=request.deposit_address,
+                    amount=request.amount,
+                    currency=request.currency,
+                    idempotency_key=key,
+                    comment=request.comment,
+                    external_id=request.external_id,
                 )
-            except DuplicateKeyError:
-                payout = await self._client.get_payout(idempotency_key=request.provider_key)
-        log.info("payout.created", payout_key=str(request.provider_key), provider_id=payout.id)
-        return ProviderPayout.from_payout(payout)
+            )
+            log.info("payout.created", payout_key=str(key), provider_id=payout.id)
+            return ProviderPayout.from_payout(payout)
+
+        with as_application_errors():
+            return await create_exactly_once(create, lambda: self._by_key(key))
 
     @activity.defn
     async def fetch_payout(self, request: FetchPayoutInput) -> ProviderPayout:
         with as_application_errors():
-            payout = await self._client.get_payout(idempotency_key=request.provider_key)
-        return ProviderPayout.from_payout(payout)
+            return await self._by_key(request.provider_key)
 
     @activity.defn
     async def cancel_provider_payout(self, request: CancelProviderInput) -> CancelProviderResult:
+        async def cancel() -> ProviderPayout:
+            payout = await self._client.cancel_payout(
+                CancelPayoutRequest(
+                    deal_id=request.provider_id,
+                    idempotency_key=request.provider_key,
+                    message=request.reason,
+                )
+            )
+            return ProviderPayout.from_payout(payout)
+
         with as_application_errors():
-            try:
-                payout = await self._client.cancel_payout(
-                    CancelPayoutRequest(
-                        deal_id=request.provider_id,
-                        idempotency_key=request.provider_key,
-                        message=request.reason,
-                    )
-                )
-            except InvalidStateError as refused:
-                current = await self._client.get_payout(id=request.provider_id)
-                if current.state == "CANCELED":  # an earlier attempt of ours got through
-                    return CancelProviderResult(
-                        accepted=True,
-                        message="canceled at the provider",
-                        payout=ProviderPayout.from_payout(current),
-                    )
-                return CancelProviderResult(
-                    accepted=False,
-                    message=f"the provider refused: payout is {current.state} ({refused.message})",
-                    payout=ProviderPayout.from_payout(current),
-                )
-        return CancelProviderResult(
-            accepted=True,
-            message="canceled at the provider",
-            payout=ProviderPayout.from_payout(payout),
-        )
+            return await cancel_or_explain(cancel, lambda: self._by_key(request.provider_key))
 
     @activity.defn
     async def reserve_funds(self, request: ReserveRequest) -> LedgerEntry:
@@ -168,13 +150,10 @@ class PayoutActivities:
                 self._callback_http, self._callback_url, self._callback_secret, event
             )
 
-    async def _find(self, provider_key: UUID) -> ProviderPayout | None:
-        try:
-            return ProviderPayout.from_payout(
-                await self._client.get_payout(idempotency_key=provider_key)
-            )
-        except NotFoundError:
-            return None
+    async def _by_key(self, provider_key: UUID) -> ProviderPayout:
+        return ProviderPayout.from_payout(
+            await self._client.get_payout(idempotency_key=provider_key)
+        )
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker's registration."""

@@ -7,11 +7,10 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from . import cli_payouts
-from .cli_errors import CliError
+from .cli_errors import CliError, bounded
 from .cli_output import console
 from .logging import configure_logging
 from .settings import Settings, SettingsError
@@ -49,9 +48,10 @@ def worker() -> None:
 @app.command()
 def webhooks(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8711,
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8711,
 ) -> None:
     """Run the webhook receiver: POST /webhooks/calypso → a signal to the payout saga."""
+    bounded("port", port, 1, 65535)
     import uvicorn
 
     from .temporal_client import connect
@@ -88,9 +88,10 @@ def setup() -> None:
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8710,
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8710,
 ) -> None:
     """Run the Calypso Pay provider emulator (SANDBOX_* settings, see docs/sandbox.md)."""
+    bounded("port", port, 1, 65535)
     from sandbox.server import serve
 
     _settings()
@@ -136,9 +137,11 @@ def main() -> None:
     except (SettingsError, CliError) as exc:
         print(f"payouts: {exc}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))
-    except click.ClickException as exc:
-        print(f"payouts: {exc.format_message()}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: unknown verb, missing or bad option
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message else str(exc)
+        print(f"payouts: {message}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)

@@ -14,8 +14,8 @@ import typer
 from activities.currencies import parse_amount
 from workflows.payout_models import PayoutStatus, ResendPolicy
 
-from .api import InvalidPayoutError, PayoutRequest, Payouts
-from .cli_errors import CliError
+from .api import PayoutRequest, Payouts, validate
+from .cli_errors import CliError, bounded
 from .cli_output import console, emit_json, print_status
 from .settings import Settings
 
@@ -80,14 +80,16 @@ def pay(
     ledger_account: Annotated[
         str, typer.Option(help="Ledger sub-account to reserve from.")
     ] = "default",
-    resend: Annotated[
-        int, typer.Option(help="Resend a FAILED payout up to N times.", min=0, max=9)
-    ] = 0,
-    resend_delay: Annotated[float, typer.Option(help="Seconds before a resend.", min=1)] = 300.0,
+    resend: Annotated[int, typer.Option(help="Resend a FAILED payout up to N times (0-9).")] = 0,
+    resend_delay: Annotated[
+        float, typer.Option(help="Seconds before a resend (at least 1).")
+    ] = 300.0,
     wait: Annotated[bool, typer.Option(help="Wait for the final outcome.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Start a single payout saga (idempotent by --key)."""
+    bounded("resend", resend, 0, 9)
+    bounded("resend_delay", resend_delay, 1)
     try:
         request = PayoutRequest(
             deposit_address=to,
@@ -103,12 +105,12 @@ def pay(
         )
     except ValueError as exc:
         raise CliError(str(exc).splitlines()[0]) from None
+    problems = validate(request)  # before connecting: bad input never waits on the network
+    if problems:
+        raise CliError("; ".join(map(str, problems)))
 
     async def start(payouts: Payouts) -> PayoutStatus:
-        try:
-            started = await payouts.start(request)
-        except InvalidPayoutError as exc:
-            raise CliError(str(exc)) from None
+        started = await payouts.start(request)
         if wait:
             await payouts.result(started)
         return await payouts.status(started)
@@ -119,7 +121,8 @@ def pay(
 
 def status(key: KeyArgument, as_json: JsonFlag = False) -> None:
     """Show where a payout is: state, provider state, fee, hash, attempts and timeline."""
-    result = _run(lambda payouts: payouts.status(_key(key)))
+    payout_key = _key(key)
+    result = _run(lambda payouts: payouts.status(payout_key))
     emit_json(result) if as_json else print_status(result)
 
 
@@ -131,7 +134,8 @@ def cancel(
     as_json: JsonFlag = False,
 ) -> None:
     """Cancel a payout: unsent, it never reaches the provider; sent, the provider decides."""
-    result = _run(lambda payouts: payouts.cancel(_key(key), reason))
+    payout_key = _key(key)
+    result = _run(lambda payouts: payouts.cancel(payout_key, reason))
     if as_json:
         emit_json(result)
     else:
@@ -146,18 +150,21 @@ def reschedule(
     as_json: JsonFlag = False,
 ) -> None:
     """Move the execution date of a payout that has not been sent yet."""
+    payout_key = _key(key)
     when = _when("execution_date", execution_date)
-    assert when is not None
-    result = _run(lambda payouts: payouts.reschedule(_key(key), when))
+    if when is None or when.tzinfo is None:
+        raise CliError("execution_date: must include a timezone, e.g. 2026-12-01T09:00Z")
+    result = _run(lambda payouts: payouts.reschedule(payout_key, when))
     emit_json(result) if as_json else console.print(f"{result.message}: {result.execution_date}")
 
 
 def list_payouts(
     state: Annotated[str | None, typer.Option(help="Only this saga state.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many (at least 1).")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """List payout sagas, newest first (uses the PayoutState search attribute)."""
+    bounded("limit", limit, 1)
     found = _run(lambda payouts: payouts.list(state=state, limit=limit))
     if as_json:
         emit_json(list(found))

@@ -23,15 +23,23 @@ class SagaState(StrEnum):
     WAITING_FOR_FUNDS = "WAITING_FOR_FUNDS"
     CREATING = "CREATING"
     SUBMITTED = "SUBMITTED"  # the provider has it; following webhooks and polls
+    PAYING = "PAYING"  # mass payouts: deals running
     WAITING_TO_RESEND = "WAITING_TO_RESEND"
     COMPLETED = "COMPLETED"
+    PARTIAL = "PARTIAL"  # mass payouts: some items paid, some not
     FAILED = "FAILED"
     CANCELED = "CANCELED"
     REJECTED = "REJECTED"
 
 
 FINAL_SAGA_STATES = frozenset(
-    {SagaState.COMPLETED, SagaState.FAILED, SagaState.CANCELED, SagaState.REJECTED}
+    {
+        SagaState.COMPLETED,
+        SagaState.PARTIAL,
+        SagaState.FAILED,
+        SagaState.CANCELED,
+        SagaState.REJECTED,
+    }
 )
 
 

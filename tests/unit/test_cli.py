@@ -1,0 +1,188 @@
+"""The `payouts` CLI on bad input: exit 2 and one line on stderr naming the field, no Temporal.
+
+Every case runs the real console-script entry (`starter.cli.main`) in a subprocess, with
+TEMPORAL_ADDRESS pointing at a closed port: a verb that connects before it validates fails with
+"cannot reach Temporal" (exit 1) instead, which is exactly the bug these tests catch. The
+subprocesses run side by side in one module fixture to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from starter.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+KEY = "6f1d5d8e-6a43-4b7e-9d0e-3f0a2c1b9e57"
+PAY = ["pay", "--to", TRON, "--amount", "25.5", "--currency", "USDT_TRX"]
+VERBS = [
+    "pay",
+    "status",
+    "cancel",
+    "reschedule",
+    "list",
+    "worker",
+    "webhooks",
+    "setup",
+    "dev",
+    "demo",
+    "sandbox",
+]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: list[str]
+    names: str  # the field or variable the one-line reason must name
+    env: dict[str, str] = field(default_factory=dict)
+    must_not_echo: str | None = None  # a secret the message must not repeat
+
+
+def _pay(**options: str) -> list[str]:
+    args = dict(zip(PAY[1::2], PAY[2::2], strict=True))
+    args.update({f"--{name.replace('_', '-')}": value for name, value in options.items()})
+    return ["pay", *(part for pair in args.items() for part in pair)]
+
+
+CASES = [
+    # pay: each field
+    Case("pay-amount-not-a-number", _pay(amount="abc"), "amount"),
+    Case("pay-amount-too-many-decimals", _pay(amount="1.1234567"), "amount"),
+    Case("pay-amount-negative", _pay(amount="-5"), "amount"),
+    Case("pay-unknown-currency", _pay(currency="DOGECOIN"), "currency"),
+    Case("pay-bad-address", _pay(to="not-an-address"), "address"),
+    Case("pay-key-not-uuid", _pay(key="order-42"), "key"),
+    Case("pay-naive-execution-date", _pay(execution_date="2026-12-01T09:00"), "execution_date"),
+    Case("pay-execution-date-not-a-date", _pay(execution_date="tomorrow"), "execution_date"),
+    Case("pay-max-fee-not-a-number", _pay(max_fee="cheap"), "max_fee"),
+    Case("pay-max-fee-negative", _pay(max_fee="-1"), "max_fee"),
+    Case("pay-resend-out-of-range", [*PAY, "--resend", "10"], "resend"),
+    Case("pay-missing-amount", ["pay", "--to", TRON, "--currency", "USDT_TRX"], "amount"),
+    # the other verbs
+    Case("status-key-not-uuid", ["status", "order-42"], "key"),
+    Case("cancel-key-not-uuid", ["cancel", "order-42"], "key"),
+    Case(
+        "reschedule-key-not-uuid",
+        ["reschedule", "order-42", "--execution-date", "2026-12-01T09:00Z"],
+        "key",
+    ),
+    Case(
+        "reschedule-naive-date",
+        ["reschedule", KEY, "--execution-date", "2026-12-01T09:00"],
+        "execution_date",
+    ),
+    Case(
+        "reschedule-not-a-date", ["reschedule", KEY, "--execution-date", "soon"], "execution_date"
+    ),
+    Case("list-limit-zero", ["list", "--limit", "0"], "limit"),
+    Case("unknown-verb", ["frobnicate"], "frobnicate"),
+    # the environment
+    Case("env-poll-interval-pay", PAY, "PAYOUTS_POLL_INTERVAL", {"PAYOUTS_POLL_INTERVAL": "soon"}),
+    Case(
+        "env-poll-interval-zero",
+        ["worker"],
+        "PAYOUTS_POLL_INTERVAL",
+        {"PAYOUTS_POLL_INTERVAL": "0"},
+    ),
+    Case(
+        "env-temporal-address", ["status", KEY], "TEMPORAL_ADDRESS", {"TEMPORAL_ADDRESS": "nohost"}
+    ),
+    Case("env-api-url", ["worker"], "CALYPSO_API_URL", {"CALYPSO_API_URL": "ftp://calypso"}),
+    Case("env-log-level", ["setup"], "PAYOUTS_LOG_LEVEL", {"PAYOUTS_LOG_LEVEL": "loud"}),
+    Case(
+        "env-webhook-keys-malformed",
+        ["webhooks"],
+        "CALYPSO_WEBHOOK_KEYS",
+        {"CALYPSO_WEBHOOK_KEYS": "pub-1:sec-1,leaked-secret-value"},
+        must_not_echo="leaked-secret-value",
+    ),
+    Case("env-webhook-keys-missing", ["webhooks"], "CALYPSO_WEBHOOK_KEYS"),
+]
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("CALYPSO_", "TEMPORAL_", "PAYOUTS_", "SANDBOX_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TEMPORAL_ADDRESS=f"127.0.0.1:{_closed_port()}",  # nothing listens: no Temporal needed
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def _run(case: Case) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and entry point
+        [sys.executable, "-c", "from starter.cli import main; main()", *case.args],
+        cwd=ROOT,
+        env=_environment(case.env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip((case.id for case in CASES), pool.map(_run, CASES), strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_exits_2_with_one_line_naming_the_field(
+    case: Case, outcomes: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    done = outcomes[case.id]
+    lines = done.stderr.splitlines()
+    assert "cannot reach Temporal" not in done.stderr, f"connected before validating: {lines}"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("payouts: "), lines
+    assert case.names.lower() in lines[0].lower(), lines
+    assert done.stdout == ""
+    if case.must_not_echo:
+        assert case.must_not_echo not in done.stderr
+
+
+@pytest.mark.parametrize("verb", [None, *VERBS])
+def test_help_works_for_every_verb(verb: str | None) -> None:
+    """--help answers without settings or Temporal, even when the environment is bad."""
+    args = ["--help"] if verb is None else [verb, "--help"]
+    result = CliRunner().invoke(app, args, env={"PAYOUTS_POLL_INTERVAL": "soon"})
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    if verb is not None:
+        assert verb in result.output.splitlines()[0]
+    else:
+        for listed in VERBS:
+            assert f"  {listed} " in result.output
+
+
+def test_help_runs_through_the_console_script_entry() -> None:
+    done = _run(Case("help", ["pay", "--help"], "pay"))
+    assert done.returncode == 0, done.stderr
+    assert "--amount" in done.stdout and done.stderr == ""

@@ -1,0 +1,175 @@
+"""Inputs, outputs and queries of the mass payout saga and its per-deal child workflows.
+
+A 100,000-recipient list travels as columns (one list per field) rather than 100,000 objects:
+it is a fraction of the memory in the worker, and the payload converter offloads it whole to
+external storage. Deals get their slice as ordinary items.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from .payout_models import ResendPolicy, SagaState, TimelineEntry
+
+
+class Recipients(BaseModel):
+    """The list, column by column; position i of every column is recipient i."""
+
+    addresses: list[str]
+    amounts: list[Decimal]
+    comments: list[str | None]
+    references: list[str | None]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> Recipients:
+        lengths = {len(self.addresses), len(self.amounts), len(self.comments), len(self.references)}
+        if len(lengths) != 1:
+            raise ValueError("recipient columns must have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.addresses)
+
+    def items(self, start: int, stop: int) -> list[MassItem]:
+        return [
+            MassItem(
+                index=i,
+                address=self.addresses[i],
+                amount=self.amounts[i],
+                comment=self.comments[i],
+                reference=self.references[i],
+            )
+            for i in range(start, min(stop, len(self)))
+        ]
+
+
+class MassItem(BaseModel):
+    index: int  # 0-based position in the list: the item's identity everywhere
+    address: str
+    amount: Decimal
+    comment: str | None = None
+    reference: str | None = None
+
+
+class ItemState(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+class ItemOutcome(BaseModel):
+    """How one recipient ended; self-contained so a report needs nothing else."""
+
+    index: int
+    address: str
+    amount: Decimal
+    reference: str | None = None
+    state: ItemState
+    reason: str | None = None
+    tx_hash: str | None = None
+    fee: Decimal | None = None
+    attempts: int = 0
+    provider_id: str | None = None
+
+
+class MassPayoutInput(BaseModel):
+    idempotency_key: UUID
+    currency: str
+    recipients: Recipients
+    name: str | None = None
+    comment: str | None = None
+    external_id: str | None = None
+    execution_date: datetime | None = None
+    items_per_deal: int | None = Field(default=None, ge=1)  # None: the currency's default
+    max_parallel_deals: int = Field(default=10, ge=1)
+    ledger_account: str = "default"
+    resend: ResendPolicy = Field(default_factory=ResendPolicy)
+    funds_wait_seconds: float = Field(default=3600.0, ge=0)
+    poll_interval_seconds: float = Field(default=30.0, gt=0)
+
+
+class DealInput(BaseModel):
+    mass_key: UUID
+    deal_index: int
+    deal_key: UUID  # the provider idempotency key of the deal's first attempt
+    currency: str
+    items: list[MassItem]
+    name: str | None = None
+    comment: str | None = None
+    ledger_account: str = "default"
+    resend: ResendPolicy = Field(default_factory=ResendPolicy)
+    poll_interval_seconds: float = 30.0
+
+
+class DealAttempt(BaseModel):
+    number: int
+    provider_key: UUID
+    provider_id: str | None = None
+    provider_state: str | None = None
+    items: int = 0
+
+
+class DealResult(BaseModel):
+    deal_index: int
+    state: SagaState
+    attempts: list[DealAttempt] = Field(default_factory=list)
+    outcomes: list[ItemOutcome] = Field(default_factory=list)
+    cancel_refused: bool = False  # a cancel came too late for some items
+
+
+class DealCancelInput(BaseModel):
+    reason: str
+
+
+class DealSummary(BaseModel):
+    index: int
+    workflow_id: str
+    first_item: int
+    items: int
+    state: str  # PENDING, RUNNING, or the deal's final SagaState
+    attempts: int = 0
+
+
+class MassProgress(BaseModel):
+    """Query `progress`: counts and amounts by item state, and every deal's state."""
+
+    key: UUID
+    state: SagaState
+    currency: str
+    items: int
+    total: Decimal
+    counts: dict[ItemState, int]
+    paid: Decimal
+    failed: Decimal
+    released: Decimal
+    fees: Decimal
+    provider_deals_sent: int
+    deals: list[DealSummary]
+    reason: str | None = None
+    execution_date: datetime | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class MassPayoutResult(BaseModel):
+    key: UUID
+    state: SagaState
+    reason: str | None = None
+    counts: dict[ItemState, int]
+    paid: Decimal
+    released: Decimal
+    fees: Decimal
+    deals: list[DealSummary]
+    not_cancelable: list[int] = Field(default_factory=list)  # items a cancel came too late for
+
+
+class MassCancelResult(BaseModel):
+    accepted: bool
+    state: SagaState
+    message: str
+    not_cancelable: list[int] = Field(default_factory=list)
