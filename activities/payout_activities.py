@@ -7,8 +7,7 @@ the only retry loop and the workflow sees a typed failure.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,11 +16,12 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from .callbacks import CallbackError, CallbackEvent, send_callback
+from .boundary import as_application_errors
+from .callbacks import CallbackEvent, send_callback
 from .client import CalypsoClient
-from .errors import CalypsoError
 from .exactly_once import cancel_or_explain, create_exactly_once
-from .ledger import Ledger, LedgerEntry, LedgerError, ReleaseRequest, ReserveRequest, SettleRequest
+from .ledger import Ledger, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
+from .mass_activities import MassActivities
 from .models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
 from .payout_models import (
     CancelProviderInput,
@@ -34,18 +34,6 @@ from .payout_models import (
 )
 
 log = structlog.get_logger()
-
-
-@contextlib.contextmanager
-def as_application_errors() -> Iterator[None]:
-    """Turn client, ledger and callback errors into ApplicationErrors that say if retry helps."""
-    try:
-        yield
-    except (CalypsoError, LedgerError, CallbackError) as exc:
-        retryable = bool(getattr(exc, "retryable", False))
-        raise ApplicationError(
-            str(exc), type=type(exc).__name__, non_retryable=not retryable
-        ) from exc
 
 
 class PayoutActivities:
@@ -67,6 +55,10 @@ class PayoutActivities:
 
     async def close(self) -> None:
         await self._callback_http.aclose()
+
+    def with_mass_payouts(self) -> list[Callable[..., Any]]:
+        """Every activity of single and mass payouts, sharing this client and ledger."""
+        return [*self.all(), *MassActivities(self._client, self._ledger).all()]
 
     @activity.defn
     async def check_funds(self, request: FundsCheckInput) -> FundsCheck:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from .models import Payout
+from .models import MassPayout, Payout, PayoutErrors, WithdrawalError
 
 
 class FundsCheckInput(BaseModel):
@@ -52,11 +52,7 @@ class ProviderPayout(BaseModel):
 
     @classmethod
     def from_payout(cls, payout: Payout) -> ProviderPayout:
-        errors = [
-            f"{error.error_message or 'no message'} (status {error.status or 'unknown'})"
-            for group in (payout.errors.withdrawal_errors if payout.errors else [])
-            for error in group.errors
-        ]
+        errors = _error_lines(payout.errors)
         return cls(
             id=payout.id,
             state=payout.state,
@@ -65,6 +61,25 @@ class ProviderPayout(BaseModel):
             errors=errors,
             cancel_message=payout.cancellation.cancel_message if payout.cancellation else None,
         )
+
+    @classmethod
+    def from_mass_payout(cls, mass: MassPayout) -> ProviderPayout:
+        return cls(
+            id=mass.id,
+            state=mass.state,
+            fee=mass.total_fee,
+            errors=_error_lines(mass.errors),
+        )
+
+
+def error_line(error: WithdrawalError) -> str:
+    """One provider error as people read it: the message, then the status code."""
+    return f"{error.error_message or 'no message'} (status {error.status or 'unknown'})"
+
+
+def _error_lines(errors: PayoutErrors | None) -> list[str]:
+    groups = errors.withdrawal_errors if errors else []
+    return [error_line(error) for group in groups for error in group.errors]
 
 
 class CancelProviderInput(BaseModel):

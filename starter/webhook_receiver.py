@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import wire
 from activities.models import WebhookEvent
 from activities.signing import SignatureError, verify
-from workflows.keys import candidate_saga_keys, single_payout_workflow_id
+from workflows.keys import saga_workflow_ids
 from workflows.payout_models import ProviderEvent
 
 log = structlog.get_logger()
@@ -68,7 +68,7 @@ def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
 
 
 async def _signal_saga(client: Client, provider_key: uuid.UUID, event: WebhookEvent) -> str | None:
-    """Signal the saga that sent `provider_key`; None when no running saga did."""
+    """Signal the saga (single payout or mass deal) that sent `provider_key`; None if none did."""
     signal = ProviderEvent(
         type=event.type,
         provider_key=provider_key,
@@ -77,8 +77,7 @@ async def _signal_saga(client: Client, provider_key: uuid.UUID, event: WebhookEv
         tx_hash=event.hash,
         occurred_at=event.created_date,
     )
-    for saga_key in candidate_saga_keys(provider_key):
-        workflow_id = single_payout_workflow_id(saga_key)
+    for workflow_id in saga_workflow_ids(provider_key):
         try:
             await client.get_workflow_handle(workflow_id).signal("provider_event", signal)
         except RPCError as exc:

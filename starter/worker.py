@@ -17,12 +17,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.client import CalypsoClient
 from activities.ledger import ledger_from_settings
 from activities.payout_activities import PayoutActivities
+from workflows.mass_deal import MassDealWorkflow
+from workflows.mass_payout import MassPayoutWorkflow
 from workflows.single_payout import SinglePayoutWorkflow
 
 from .settings import Settings
 
 log = structlog.get_logger()
-WORKFLOWS = [SinglePayoutWorkflow]
+WORKFLOWS = [SinglePayoutWorkflow, MassPayoutWorkflow, MassDealWorkflow]
 # Models and pydantic are deterministic; passing them through avoids re-importing per run.
 PASSTHROUGH = ("pydantic", "pydantic_core", "activities", "structlog", "httpx", "simplejson")
 
@@ -61,7 +63,7 @@ def build_worker(client: Client, activities: PayoutActivities, task_queue: str) 
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities.all(),
+        activities=activities.with_mass_payouts(),
         workflow_runner=workflow_runner(),
     )
 

@@ -41,3 +41,20 @@ def single_payout_workflow_id(key: uuid.UUID) -> str:
 
 def mass_payout_workflow_id(key: uuid.UUID) -> str:
     return f"mass-payout-{key}"
+
+
+def mass_deal_key(mass_key: uuid.UUID, deal_index: int) -> uuid.UUID:
+    """The provider key of deal `deal_index`'s first attempt; resends derive from it."""
+    return uuid.uuid5(mass_key, f"deal-{deal_index}")
+
+
+def mass_deal_workflow_id(deal_key: uuid.UUID) -> str:
+    return f"mass-deal-{deal_key}"
+
+
+def saga_workflow_ids(provider_key: uuid.UUID) -> list[str]:
+    """Every workflow that may have sent `provider_key`, most likely first."""
+    ids = []
+    for saga_key in candidate_saga_keys(provider_key):
+        ids += [single_payout_workflow_id(saga_key), mass_deal_workflow_id(saga_key)]
+    return ids

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.mass_items import ItemOutcome, ItemState, MassItem
 
 from .payout_models import ResendPolicy, SagaState, TimelineEntry
+
+__all__ = ["ItemOutcome", "ItemState", "MassItem"]  # re-exported: part of the saga's contract
 
 
 class Recipients(BaseModel):
@@ -46,36 +51,6 @@ class Recipients(BaseModel):
             )
             for i in range(start, min(stop, len(self)))
         ]
-
-
-class MassItem(BaseModel):
-    index: int  # 0-based position in the list: the item's identity everywhere
-    address: str
-    amount: Decimal
-    comment: str | None = None
-    reference: str | None = None
-
-
-class ItemState(StrEnum):
-    PENDING = "PENDING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-
-
-class ItemOutcome(BaseModel):
-    """How one recipient ended; self-contained so a report needs nothing else."""
-
-    index: int
-    address: str
-    amount: Decimal
-    reference: str | None = None
-    state: ItemState
-    reason: str | None = None
-    tx_hash: str | None = None
-    fee: Decimal | None = None
-    attempts: int = 0
-    provider_id: str | None = None
 
 
 class MassPayoutInput(BaseModel):

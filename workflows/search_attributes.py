@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from datetime import datetime
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 PAYOUT_STATE = SearchAttributeKey.for_keyword("PayoutState")
 PAYOUT_KIND = SearchAttributeKey.for_keyword("PayoutKind")
@@ -19,3 +22,18 @@ ALL = (
     CALYPSO_PAYOUT_ID,
     PAYOUT_EXECUTION_DATE,
 )
+
+
+def initial(
+    kind: str, currency: str, external_id: str | None, execution_date: datetime | None
+) -> list[SearchAttributeUpdate[Any]]:
+    """What a saga sets once at start; state and provider id follow as they change."""
+    updates: list[SearchAttributeUpdate[Any]] = [
+        PAYOUT_KIND.value_set(kind),
+        PAYOUT_CURRENCY.value_set(currency),
+    ]
+    if external_id:
+        updates.append(PAYOUT_EXTERNAL_ID.value_set(external_id))
+    if execution_date:
+        updates.append(PAYOUT_EXECUTION_DATE.value_set(execution_date))
+    return updates

@@ -1,0 +1,246 @@
+"""The activities of the mass payout saga: funds for a whole list, deals at the provider,
+their withdrawals, and the ledger moves of many items at once.
+
+Inputs carry a deal's items or a list's amounts; above the offload threshold the payload
+converter stores them outside history, so a 100,000-recipient list is not a 100,000-item event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from .boundary import as_application_errors
+from .client import CalypsoClient
+from .exactly_once import cancel_or_explain, create_exactly_once
+from .ledger import Ledger, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
+from .mass_items import ItemOutcome, ItemState, MassItem
+from .models import (
+    CancelPayoutRequest,
+    CreateMassPayoutRequest,
+    FeeQuoteItem,
+    ListWithdrawalsRequest,
+    MassAddress,
+    Withdrawal,
+)
+from .payout_models import (
+    CancelProviderInput,
+    CancelProviderResult,
+    FetchPayoutInput,
+    FundsCheck,
+    ProviderPayout,
+    error_line,
+)
+
+QUOTE_ITEMS_PER_CALL = 500
+WITHDRAWALS_PER_PAGE = 1000
+
+
+class MassFundsInput(BaseModel):
+    currency: str
+    amounts: list[Decimal]
+
+
+class CreateDealInput(BaseModel):
+    provider_key: UUID
+    currency: str
+    items: list[MassItem]
+    name: str | None = None
+    comment: str | None = None
+
+
+class DealOutcomesInput(BaseModel):
+    provider_id: str
+    attempt: int
+    items: list[MassItem]
+
+
+class DealOutcomes(BaseModel):
+    outcomes: list[ItemOutcome]
+
+
+class LedgerBatch(BaseModel):
+    reserve: list[ReserveRequest] = []
+    settle: list[SettleRequest] = []
+    release: list[ReleaseRequest] = []
+
+
+class LedgerBatchResult(BaseModel):
+    applied: int
+
+
+class MassActivities:
+    """Mass-payout activities over the worker's provider client and ledger."""
+
+    def __init__(self, client: CalypsoClient, ledger: Ledger) -> None:
+        self._client = client
+        self._ledger = ledger
+
+    @activity.defn
+    async def check_mass_funds(self, request: MassFundsInput) -> FundsCheck:
+        """Balance, and each item's fee as the tariff quotes it (items pay fees one by one)."""
+        fee = Decimal(0)
+        with as_application_errors():
+            account = await self._client.get_account()
+            for start in range(0, len(request.amounts), QUOTE_ITEMS_PER_CALL):
+                chunk = request.amounts[start : start + QUOTE_ITEMS_PER_CALL]
+                quote = await self._client.quote_fees(
+                    [
+                        FeeQuoteItem(base_amount=amount, currency=request.currency)
+                        for amount in chunk
+                    ]
+                )
+                if len(quote.items) != len(chunk) or any(q.fee_sender is None for q in quote.items):
+                    raise ApplicationError(
+                        "the tariff did not quote every item", type="UnexpectedResponse"
+                    )
+                fee += sum((q.fee_sender.fee for q in quote.items if q.fee_sender), Decimal(0))
+                activity.heartbeat(start)
+        total = sum(request.amounts, Decimal(0))
+        return FundsCheck(balance=account.balance_of(request.currency), fee=fee, needed=total + fee)
+
+    @activity.defn
+    async def create_mass_deal(self, request: CreateDealInput) -> ProviderPayout:
+        """Create the deal at the provider exactly once (the same rules as a single payout)."""
+        key = request.provider_key
+
+        async def create() -> ProviderPayout:
+            mass = await self._client.create_mass_payout(
+                CreateMassPayoutRequest(
+                    currency=request.currency,
+                    idempotency_key=key,
+                    name=request.name,
+                    comment=request.comment,
+                    mass_addresses=[
+                        MassAddress(
+                            deposit_address=item.address, amount=item.amount, comment=item.comment
+                        )
+                        for item in request.items
+                    ],
+                )
+            )
+            return ProviderPayout.from_mass_payout(mass)
+
+        with as_application_errors():
+            return await create_exactly_once(create, lambda: self._by_key(key))
+
+    @activity.defn
+    async def fetch_mass_deal(self, request: FetchPayoutInput) -> ProviderPayout:
+        with as_application_errors():
+            return await self._by_key(request.provider_key)
+
+    @activity.defn
+    async def cancel_mass_deal(self, request: CancelProviderInput) -> CancelProviderResult:
+        async def cancel() -> ProviderPayout:
+            mass = await self._client.cancel_mass_payout(
+                CancelPayoutRequest(
+                    deal_id=request.provider_id,
+                    idempotency_key=request.provider_key,
+                    message=request.reason,
+                )
+            )
+            return ProviderPayout.from_mass_payout(mass)
+
+        with as_application_errors():
+            return await cancel_or_explain(cancel, lambda: self._by_key(request.provider_key))
+
+    @activity.defn
+    async def read_deal_outcomes(self, request: DealOutcomesInput) -> DealOutcomes:
+        """Each item's outcome from the deal's withdrawals (every page)."""
+        withdrawals: list[Withdrawal] = []
+        page_number = 1
+        with as_application_errors():
+            while True:
+                page = await self._client.list_withdrawals(
+                    ListWithdrawalsRequest(
+                        deal_id=request.provider_id,
+                        page_number=page_number,
+                        page_size=WITHDRAWALS_PER_PAGE,
+                    )
+                )
+                withdrawals.extend(page.result)
+                if not page.result or page_number >= (page.total or 1):
+                    break
+                page_number += 1
+        return DealOutcomes(outcomes=match_withdrawals(request, withdrawals))
+
+    @activity.defn
+    async def apply_ledger_batch(self, batch: LedgerBatch) -> LedgerBatchResult:
+        requests: list[LedgerRequest] = [*batch.reserve, *batch.settle, *batch.release]
+        with as_application_errors():
+            await self._ledger.apply_many(requests)
+        return LedgerBatchResult(applied=len(requests))
+
+    async def _by_key(self, provider_key: UUID) -> ProviderPayout:
+        return ProviderPayout.from_mass_payout(
+            await self._client.get_mass_payout(idempotency_key=provider_key)
+        )
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.check_mass_funds,
+            self.create_mass_deal,
+            self.fetch_mass_deal,
+            self.cancel_mass_deal,
+            self.read_deal_outcomes,
+            self.apply_ledger_batch,
+        ]
+
+
+def match_withdrawals(
+    request: DealOutcomesInput, withdrawals: list[Withdrawal]
+) -> list[ItemOutcome]:
+    """Pair items with withdrawals by (address, amount).
+
+    The provider does not promise an order, and a withdrawal does not name its item; items with the
+    same address and amount are interchangeable, so pairing them in order is exact enough.
+    """
+    by_recipient: dict[tuple[str, Decimal], list[Withdrawal]] = defaultdict(list)
+    for reported in withdrawals:
+        by_recipient[(reported.deposit_address or "", reported.amount or Decimal(0))].append(
+            reported
+        )
+    outcomes = []
+    for item in request.items:
+        candidates = by_recipient.get((item.address, item.amount))
+        outcomes.append(_outcome(item, candidates.pop(0) if candidates else None, request))
+    return outcomes
+
+
+def _outcome(
+    item: MassItem, withdrawal: Withdrawal | None, request: DealOutcomesInput
+) -> ItemOutcome:
+    common = {
+        "index": item.index,
+        "address": item.address,
+        "amount": item.amount,
+        "reference": item.reference,
+        "attempts": request.attempt + 1,
+        "provider_id": request.provider_id,
+    }
+    if withdrawal is None:
+        return ItemOutcome(
+            state=ItemState.FAILED, reason="no withdrawal reported by the provider", **common
+        )
+    if withdrawal.state == "COMPLETED":
+        return ItemOutcome(
+            state=ItemState.COMPLETED,
+            tx_hash=withdrawal.transaction_hash,
+            fee=withdrawal.calypso_fee,
+            **common,
+        )
+    if withdrawal.state == "CANCELED":
+        return ItemOutcome(state=ItemState.CANCELED, reason="canceled at the provider", **common)
+    reasons = [error_line(error) for error in withdrawal.withdrawal_errors]
+    return ItemOutcome(
+        state=ItemState.FAILED,
+        reason="; ".join(reasons) or f"withdrawal {withdrawal.state}",
+        **common,
+    )

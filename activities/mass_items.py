@@ -1,0 +1,38 @@
+"""One recipient of a mass payout, and how it ended (shared by activities and workflows)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class MassItem(BaseModel):
+    index: int  # 0-based position in the list: the item's identity everywhere
+    address: str
+    amount: Decimal
+    comment: str | None = None
+    reference: str | None = None
+
+
+class ItemState(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+class ItemOutcome(BaseModel):
+    """How one recipient ended; self-contained so a report needs nothing else."""
+
+    index: int
+    address: str
+    amount: Decimal
+    reference: str | None = None
+    state: ItemState
+    reason: str | None = None
+    tx_hash: str | None = None
+    fee: Decimal | None = None
+    attempts: int = 0
+    provider_id: str | None = None

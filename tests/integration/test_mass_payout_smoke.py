@@ -1,0 +1,50 @@
+"""A small mass payout end to end: deals, a failing item, ledger per item."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from activities.ledger import EntryState
+from workflows.keys import mass_payout_workflow_id
+from workflows.mass_deal import item_ledger_key
+from workflows.mass_models import ItemState, MassPayoutInput, Recipients
+from workflows.mass_payout import MassPayoutWorkflow
+from workflows.payout_models import SagaState
+
+from .conftest import TRON, Stack
+
+FAILS = TRON[:-4] + "fa11"
+
+
+async def test_partial_mass_payout(stack: Stack) -> None:
+    addresses = [TRON] * 7
+    addresses[4] = FAILS
+    key = uuid.uuid4()
+    request = MassPayoutInput(
+        idempotency_key=key,
+        currency="USDT_TRX",
+        recipients=Recipients(
+            addresses=addresses,
+            amounts=[Decimal(n + 1) for n in range(7)],
+            comments=[None] * 7,
+            references=[f"player-{n}" for n in range(7)],
+        ),
+        items_per_deal=3,
+        poll_interval_seconds=5,
+    )
+    result = await stack.client.execute_workflow(
+        MassPayoutWorkflow.run,
+        request,
+        id=mass_payout_workflow_id(key),
+        task_queue=stack.task_queue,
+    )
+    assert result.state == SagaState.PARTIAL, result.reason
+    assert result.counts[ItemState.COMPLETED] == 6
+    assert result.counts[ItemState.FAILED] == 1
+    assert result.paid == Decimal(28) - Decimal(5)
+    assert [deal.items for deal in result.deals] == [3, 3, 1]
+    failed = await stack.ledger.entry(item_ledger_key(key, 4))
+    paid = await stack.ledger.entry(item_ledger_key(key, 0))
+    assert failed is not None and failed.state == EntryState.RELEASED
+    assert paid is not None and paid.state == EntryState.SETTLED

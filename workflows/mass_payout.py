@@ -1,0 +1,356 @@
+"""The mass payout saga: a list of recipients to a per-recipient outcome.
+
+validate every item → reserve every item in the ledger → wait for the execution date → check the
+balance for the total plus every item's fee → split into provider-sized deals, each followed by its
+own child workflow (`mass_deal.py`), a bounded number at a time → aggregate. `cancel` stops deals
+not yet sent and asks running ones to cancel; `progress` is the query.
+Workflow id `mass-payout-<idempotencyKey>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.currencies import CURRENCIES, check_execution_date, check_payment
+    from activities.ledger import ReleaseRequest, ReserveRequest
+    from activities.mass_activities import LedgerBatch, MassActivities, MassFundsInput
+
+    from . import search_attributes as sa
+    from .keys import mass_deal_key, mass_deal_workflow_id
+    from .mass_deal import MassDealWorkflow, item_ledger_key
+    from .mass_models import (
+        DealCancelInput,
+        DealInput,
+        DealResult,
+        DealSummary,
+        ItemOutcome,
+        ItemState,
+        MassCancelResult,
+        MassPayoutInput,
+        MassPayoutResult,
+        MassProgress,
+    )
+    from .payout_models import FINAL_SAGA_STATES, CancelInput, RescheduleInput, RescheduleResult
+    from .payout_models import SagaState as State
+    from .saga_bookkeeping import CALL
+    from .saga_scheduling import SagaEnded, ScheduledSaga
+    from .saga_timeline import Timeline
+
+LEDGER_BATCH_ITEMS = 2000
+MAX_PROBLEMS_SHOWN = 20
+
+
+@workflow.defn(name="MassPayout")
+class MassPayoutWorkflow(ScheduledSaga):
+    @workflow.init
+    def __init__(self, request: MassPayoutInput) -> None:
+        self._request = request
+        self._state = State.RECEIVED
+        self._reason: str | None = None
+        self._execution_date = request.execution_date
+        self._timeline = Timeline()
+        self._deals = _plan_deals(request)
+        self._counts: Counter[ItemState] = Counter({ItemState.PENDING: len(request.recipients)})
+        self._amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
+        self._sent = 0
+        self._not_cancelable: list[int] = []
+
+    @workflow.run
+    async def run(self, request: MassPayoutInput) -> MassPayoutResult:
+        _validate(request)
+        workflow.upsert_search_attributes(
+            sa.initial("mass", request.currency, request.external_id, request.execution_date)
+        )
+        plan = f"{len(request.recipients)} recipients in {len(self._deals)} deals"
+        self._set_state(State.RECEIVED, plan)
+        try:
+            await self._reserve_all()
+            await self._wait_for_execution_date()
+            await self._wait_for_funds(
+                self._check_funds, request.funds_wait_seconds, request.currency
+            )
+            self._raise_if_canceled()
+            await self._run_deals()
+        except SagaEnded as ended:
+            await self._release_unsent(ended.reason)
+            return self._finish(ended.state, ended.reason)
+        if self._cancel_reason is not None:
+            return self._finish(State.CANCELED, self._cancel_reason)
+        completed = self._counts[ItemState.COMPLETED]
+        state = State.COMPLETED if completed == len(request.recipients) else State.PARTIAL
+        return self._finish(state if completed else State.FAILED, None)
+
+    # --- query and updates ------------------------------------------------------------------------
+
+    @workflow.query
+    def progress(self) -> MassProgress:
+        return MassProgress(
+            key=self._request.idempotency_key,
+            state=self._state,
+            currency=self._request.currency,
+            items=len(self._request.recipients),
+            total=sum(self._request.recipients.amounts, Decimal(0)),
+            counts=dict(self._counts),
+            paid=self._amounts["paid"],
+            failed=self._amounts["failed"],
+            released=self._amounts["released"],
+            fees=self._amounts["fees"],
+            provider_deals_sent=self._sent,
+            deals=self._deals,
+            reason=self._reason,
+            execution_date=self._execution_date,
+            timeline=self._timeline.entries,
+        )
+
+    @workflow.update
+    async def cancel(self, request: CancelInput) -> MassCancelResult:
+        if self._state in FINAL_SAGA_STATES:
+            return MassCancelResult(
+                accepted=False, state=self._state, message=f"already {self._state}"
+            )
+        self._cancel_reason = request.reason
+        self._timeline.add("operator", "cancel", None, request.reason)
+        await workflow.wait_condition(lambda: self._state in FINAL_SAGA_STATES)
+        refused = len(self._not_cancelable)
+        return MassCancelResult(
+            accepted=True,
+            state=self._state,
+            message=f"canceled; {refused} items were already on their way"
+            if refused
+            else "canceled",
+            not_cancelable=self._not_cancelable,
+        )
+
+    @workflow.update
+    def reschedule(self, request: RescheduleInput) -> RescheduleResult:
+        self._execution_date = request.execution_date
+        self._rescheduled = True
+        workflow.upsert_search_attributes(
+            [sa.PAYOUT_EXECUTION_DATE.value_set(request.execution_date)]
+        )
+        self._timeline.add("operator", "rescheduled", None, request.execution_date.isoformat())
+        return RescheduleResult(execution_date=request.execution_date, message="rescheduled")
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: RescheduleInput) -> None:
+        self._check_reschedule(request.execution_date)
+
+    # --- steps ------------------------------------------------------------------------------------
+
+    async def _reserve_all(self) -> None:
+        recipients, key = self._request.recipients, self._request.idempotency_key
+        for start in range(0, len(recipients), LEDGER_BATCH_ITEMS):
+            batch = LedgerBatch(
+                reserve=[
+                    ReserveRequest(
+                        key=item_ledger_key(key, item.index),
+                        sub_account=self._request.ledger_account,
+                        currency=self._request.currency,
+                        amount=item.amount,
+                    )
+                    for item in recipients.items(start, start + LEDGER_BATCH_ITEMS)
+                ]
+            )
+            try:
+                await workflow.execute_activity_method(
+                    MassActivities.apply_ledger_batch, batch, **CALL
+                )
+            except ActivityError as error:
+                raise SagaEnded(
+                    State.REJECTED, f"ledger refused the reservation: {error.cause}"
+                ) from error
+        self._timeline.add("saga", "reserved", None, f"{len(recipients)} items")
+
+    async def _check_funds(self) -> Any:
+        return await workflow.execute_activity_method(
+            MassActivities.check_mass_funds,
+            MassFundsInput(
+                currency=self._request.currency, amounts=self._request.recipients.amounts
+            ),
+            **CALL,
+        )
+
+    async def _run_deals(self) -> None:
+        self._set_state(State.PAYING, None)
+        running: dict[asyncio.Task[DealResult], DealSummary] = {}
+        waiting = list(self._deals)
+        canceled = asyncio.create_task(
+            workflow.wait_condition(lambda: self._cancel_reason is not None)
+        )
+        while waiting or running:
+            room = self._request.max_parallel_deals - len(running)
+            while waiting and room > 0 and self._cancel_reason is None:
+                deal = waiting.pop(0)
+                running[asyncio.create_task(self._run_deal(deal))] = deal
+                room -= 1
+            if self._cancel_reason is not None and waiting:
+                await self._skip(waiting, self._cancel_reason)
+                waiting = []
+            if not running:
+                break
+            wake: list[asyncio.Task[Any]] = [*running, canceled]
+            await workflow.wait(wake, return_when=asyncio.FIRST_COMPLETED)
+            for task in [task for task in running if task.done()]:
+                self._record(running.pop(task), task.result())
+        canceled.cancel()
+
+    async def _run_deal(self, deal: DealSummary) -> DealResult:
+        handle = await workflow.start_child_workflow(
+            MassDealWorkflow.run,
+            DealInput(
+                mass_key=self._request.idempotency_key,
+                deal_index=deal.index,
+                deal_key=mass_deal_key(self._request.idempotency_key, deal.index),
+                currency=self._request.currency,
+                items=self._request.recipients.items(deal.first_item, deal.first_item + deal.items),
+                name=self._request.name,
+                comment=self._request.comment,
+                ledger_account=self._request.ledger_account,
+                resend=self._request.resend,
+                poll_interval_seconds=self._request.poll_interval_seconds,
+            ),
+            id=deal.workflow_id,
+            # A deal holds money in flight: it finishes even if this workflow is terminated.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        deal.state = "RUNNING"
+        while not handle.done():
+            await workflow.wait_condition(lambda: self._cancel_reason is not None or handle.done())
+            if self._cancel_reason is not None and not handle.done():
+                await handle.signal(
+                    MassDealWorkflow.cancel, DealCancelInput(reason=self._cancel_reason)
+                )
+                break
+        return await handle
+
+    def _record(self, deal: DealSummary, result: DealResult) -> None:
+        deal.state, deal.attempts = result.state, len(result.attempts)
+        self._sent += sum(1 for attempt in result.attempts if attempt.provider_id)
+        for outcome in result.outcomes:
+            self._count(outcome)
+        if result.cancel_refused:
+            self._not_cancelable += [
+                o.index for o in result.outcomes if o.state != ItemState.CANCELED
+            ]
+
+    def _count(self, outcome: ItemOutcome) -> None:
+        self._counts[ItemState.PENDING] -= 1
+        self._counts[outcome.state] += 1
+        if outcome.state == ItemState.COMPLETED:
+            self._amounts["paid"] += outcome.amount
+            self._amounts["fees"] += outcome.fee or Decimal(0)
+        else:
+            self._amounts["released"] += outcome.amount
+            if outcome.state == ItemState.FAILED:
+                self._amounts["failed"] += outcome.amount
+
+    async def _skip(self, deals: list[DealSummary], reason: str) -> None:
+        """Deals never sent: their items end CANCELED and are released."""
+        items = [
+            item
+            for deal in deals
+            for item in self._request.recipients.items(
+                deal.first_item, deal.first_item + deal.items
+            )
+        ]
+        await self._release([item.index for item in items], reason)
+        for deal in deals:
+            deal.state = State.CANCELED
+        for item in items:
+            self._count(
+                ItemOutcome(
+                    index=item.index,
+                    address=item.address,
+                    amount=item.amount,
+                    reference=item.reference,
+                    state=ItemState.CANCELED,
+                    reason=reason,
+                )
+            )
+
+    async def _release_unsent(self, reason: str) -> None:
+        await self._skip([deal for deal in self._deals if deal.state == "PENDING"], reason)
+
+    async def _release(self, indexes: list[int], reason: str) -> None:
+        key = self._request.idempotency_key
+        for start in range(0, len(indexes), LEDGER_BATCH_ITEMS):
+            chunk = indexes[start : start + LEDGER_BATCH_ITEMS]
+            batch = LedgerBatch(
+                release=[
+                    ReleaseRequest(key=item_ledger_key(key, index), reason=reason)
+                    for index in chunk
+                ]
+            )
+            await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
+
+    def _finish(self, state: State, reason: str | None) -> MassPayoutResult:
+        self._reason = reason
+        self._set_state(state, reason)
+        return MassPayoutResult(
+            key=self._request.idempotency_key,
+            state=state,
+            reason=reason,
+            counts=dict(self._counts),
+            paid=self._amounts["paid"],
+            released=self._amounts["released"],
+            fees=self._amounts["fees"],
+            deals=self._deals,
+            not_cancelable=self._not_cancelable,
+        )
+
+    def _set_state(self, state: State, note: str | None) -> None:
+        self._state = state
+        self._timeline.add("saga", "state", state, note)
+        workflow.upsert_search_attributes([sa.PAYOUT_STATE.value_set(state)])
+        done = len(self._request.recipients) - self._counts[ItemState.PENDING]
+        workflow.set_current_details(
+            f"Pay {len(self._request.recipients)} recipients in {self._request.currency}: "
+            f"{state}, {done} done ({self._counts[ItemState.COMPLETED]} paid)"
+        )
+
+
+def _plan_deals(request: MassPayoutInput) -> list[DealSummary]:
+    size = (
+        request.items_per_deal or CURRENCIES[request.currency].items_per_mass_payout
+        if request.currency in CURRENCIES
+        else 100
+    )
+    return [
+        DealSummary(
+            index=index,
+            workflow_id=mass_deal_workflow_id(mass_deal_key(request.idempotency_key, index)),
+            first_item=start,
+            items=min(size, len(request.recipients) - start),
+            state="PENDING",
+        )
+        for index, start in enumerate(range(0, len(request.recipients), size))
+    ]
+
+
+def _validate(request: MassPayoutInput) -> None:
+    problems = [str(p) for p in check_execution_date(request.execution_date)]
+    if not len(request.recipients):
+        problems.append("recipients: the list is empty")
+    recipients = request.recipients
+    for index in range(len(recipients)):
+        for problem in check_payment(
+            currency=request.currency,
+            address=recipients.addresses[index],
+            amount=recipients.amounts[index],
+            prefix=f"item {index}: ",
+        ):
+            problems.append(str(problem))
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            break
+    if problems:
+        raise ApplicationError(
+            "; ".join(problems[:MAX_PROBLEMS_SHOWN]), type="InvalidMassPayout", non_retryable=True
+        )

@@ -1,0 +1,88 @@
+"""What single and mass sagas share before any money moves: the execution date, reschedule,
+a cancel request, and waiting for funds. Deterministic: runs in workflows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payout_models import FundsCheck
+
+    from .payout_models import SagaState
+
+FUNDS_RECHECK_FIRST = timedelta(seconds=30)
+FUNDS_RECHECK_MAX = timedelta(minutes=15)
+RESCHEDULABLE = (SagaState.RECEIVED, SagaState.SCHEDULED)
+
+
+class SagaEnded(Exception):
+    """Internal: the saga reached a final state for `reason`; compensation follows."""
+
+    def __init__(self, state: SagaState, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+class ScheduledSaga:
+    """Mixed into a saga workflow, which provides `_state` and `_set_state`."""
+
+    _state: SagaState
+    _execution_date: datetime | None
+    _rescheduled: bool = False
+    _cancel_reason: str | None = None
+
+    def _set_state(self, state: SagaState, note: str | None) -> None:
+        raise NotImplementedError
+
+    async def _wait_for_execution_date(self) -> None:
+        while self._execution_date is not None and self._execution_date > workflow.now():
+            self._set_state(
+                SagaState.SCHEDULED, f"waiting until {self._execution_date.isoformat()}"
+            )
+            self._rescheduled = False
+            await self._sleep(self._execution_date - workflow.now(), lambda: self._rescheduled)
+            self._raise_if_canceled()
+        self._raise_if_canceled()
+
+    async def _wait_for_funds(
+        self, check: Callable[[], Awaitable[FundsCheck]], wait_seconds: float, currency: str
+    ) -> FundsCheck:
+        """Re-check with backoff while the balance is short, until `wait_seconds` have passed."""
+        self._set_state(SagaState.CHECKING_FUNDS, None)
+        deadline = workflow.now() + timedelta(seconds=wait_seconds)
+        pause = FUNDS_RECHECK_FIRST
+        while True:
+            funds = await check()
+            if funds.enough:
+                return funds
+            shortfall = f"balance {funds.balance} < amount + fee {funds.needed} {currency}"
+            if workflow.now() >= deadline:
+                raise SagaEnded(SagaState.FAILED, f"insufficient_funds: {shortfall}")
+            self._set_state(SagaState.WAITING_FOR_FUNDS, shortfall)
+            await self._sleep(min(pause, deadline - workflow.now()), lambda: False)
+            self._raise_if_canceled()
+            pause = min(pause * 2, FUNDS_RECHECK_MAX)
+
+    def _check_reschedule(self, execution_date: datetime) -> None:
+        """Update validator: rejected updates never reach history."""
+        if execution_date.tzinfo is None:
+            raise ValueError("execution_date: must include a timezone")
+        if self._state not in RESCHEDULABLE:
+            raise ValueError(f"too late to reschedule: the payout is {self._state}")
+
+    async def _sleep(self, duration: timedelta, wake: Callable[[], bool]) -> None:
+        """A durable timer that a cancel request (or `wake`) cuts short."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._cancel_reason is not None or wake(), timeout=duration
+            )
+
+    def _raise_if_canceled(self) -> None:
+        if self._cancel_reason is not None:
+            raise SagaEnded(SagaState.CANCELED, self._cancel_reason)
