@@ -10,19 +10,17 @@ returns the same saga (and refuses a different payout under a key that is alread
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.currencies import FieldProblem, check_execution_date, check_payment
 from workflows import search_attributes as sa
-from workflows.keys import single_payout_workflow_id
+from workflows.keys import mass_payout_workflow_id, single_payout_workflow_id
 from workflows.payout_models import (
     CancelInput,
     CancelResult,
@@ -35,10 +33,11 @@ from workflows.payout_models import (
 )
 from workflows.single_payout import SinglePayoutWorkflow
 
+from .idempotent_start import KeyReusedError as KeyReusedError  # part of this API
+from .idempotent_start import fingerprint, start_idempotently
+from .mass_api import MassPayouts
 from .settings import Settings
 from .temporal_client import connect
-
-FINGERPRINT = "requestFingerprint"
 
 
 class PayoutRequest(BaseModel):
@@ -65,8 +64,8 @@ class InvalidPayoutError(ValueError):
         self.problems = problems
 
 
-class KeyReusedError(ValueError):
-    """Raised when an idempotency key already belongs to a different payout."""
+class PayoutNotFoundError(LookupError):
+    """Raised when no saga, single or mass, runs under a key."""
 
 
 class PayoutSummary(BaseModel):
@@ -97,6 +96,7 @@ class Payouts:
     def __init__(self, client: Client, settings: Settings) -> None:
         self._client = client
         self._settings = settings
+        self.mass = MassPayouts(client, settings)
 
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> Payouts:
@@ -115,26 +115,17 @@ class Payouts:
             notify_merchant=self._settings.callback_url is not None,
             **request.model_dump(exclude={"idempotency_key"}),
         )
-        fingerprint = _fingerprint(saga_input)
-        workflow_id = single_payout_workflow_id(key)
-        try:
-            handle: WorkflowHandle[
-                SinglePayoutWorkflow, PayoutResult
-            ] = await self._client.start_workflow(
-                SinglePayoutWorkflow.run,
-                saga_input,
-                id=workflow_id,
-                task_queue=self._settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                memo={FINGERPRINT: fingerprint},
-                static_summary=_summary(saga_input),
-            )
-        except WorkflowAlreadyStartedError:  # the saga ran before and is closed
-            handle = self._client.get_workflow_handle(workflow_id)
-        memo = await (await handle.describe()).memo()
-        if memo.get(FINGERPRINT) != fingerprint:
-            raise KeyReusedError(f"idempotency_key {key} is already used by a different payout")
+        await start_idempotently(
+            self._client,
+            "SinglePayout",
+            saga_input,
+            workflow_id=single_payout_workflow_id(key),
+            task_queue=self._settings.task_queue,
+            fingerprint=fingerprint(
+                saga_input, exclude={"poll_interval_seconds", "notify_merchant"}
+            ),
+            summary=_summary(saga_input),
+        )
         return key
 
     async def status(self, key: uuid.UUID) -> PayoutStatus:
@@ -175,16 +166,25 @@ class Payouts:
             )
         return summaries
 
+    async def kind(self, key: uuid.UUID) -> str:
+        """`single` or `mass`: which saga runs under this key (NotFoundError if none)."""
+        for kind, workflow_id in (
+            ("single", single_payout_workflow_id(key)),
+            ("mass", mass_payout_workflow_id(key)),
+        ):
+            try:
+                await self._client.get_workflow_handle(workflow_id).describe()
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            return kind
+        raise PayoutNotFoundError(f"no payout saga with key {key}")
+
     def _handle(self, key: uuid.UUID) -> WorkflowHandle[SinglePayoutWorkflow, PayoutResult]:
         return self._client.get_workflow_handle_for(
             SinglePayoutWorkflow.run, single_payout_workflow_id(key)
         )
-
-
-def _fingerprint(saga_input: PayoutInput) -> str:
-    """What makes two requests the same payout (operational knobs excluded)."""
-    canonical = saga_input.model_dump_json(exclude={"poll_interval_seconds", "notify_merchant"})
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _summary(saga_input: PayoutInput) -> str:

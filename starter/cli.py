@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from . import cli_payouts
-from .cli_errors import CliError, bounded
+from . import cli_mass, cli_payouts
+from .cli_common import CliError, bounded
 from .cli_output import console
 from .logging import configure_logging
 from .settings import Settings, SettingsError
@@ -23,6 +23,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 cli_payouts.register(app)
+cli_mass.register(app)
 
 
 def _settings() -> Settings:

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from workflows.mass_models import MassProgress
 from workflows.payout_models import PayoutStatus
 
 # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; timelines read better wider.
@@ -57,3 +58,28 @@ def print_timeline(status: PayoutStatus) -> None:
             entry.note or "",
         )
     console.print(table)
+
+
+def print_mass_progress(progress: MassProgress, *, deals_shown: int = 20) -> None:
+    console.print(
+        f"[bold]{progress.state}[/] · {progress.items} recipients · {progress.total} "
+        f"{progress.currency}"
+    )
+    counts = ", ".join(f"{state.lower()} {n}" for state, n in progress.counts.items() if n)
+    console.print(f"  items: {counts}")
+    console.print(
+        f"  paid {progress.paid} · failed {progress.failed} · released {progress.released} · "
+        f"fees {progress.fees} · provider deals sent {progress.provider_deals_sent}"
+    )
+    if progress.reason:
+        console.print(f"  reason: {progress.reason}")
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("deal", "items", "state", "attempts", "workflow"):
+        table.add_column(column)
+    for deal in progress.deals[:deals_shown]:
+        table.add_row(
+            str(deal.index), str(deal.items), deal.state, str(deal.attempts), deal.workflow_id
+        )
+    console.print(table)
+    if len(progress.deals) > deals_shown:
+        console.print(f"  … and {len(progress.deals) - deals_shown} more deals")

@@ -2,66 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from activities.currencies import parse_amount
-from workflows.payout_models import PayoutStatus, ResendPolicy
+from workflows.mass_models import MassCancelResult, MassProgress
+from workflows.payout_models import CancelResult, PayoutStatus, RescheduleResult, ResendPolicy
 
 from .api import PayoutRequest, Payouts, validate
-from .cli_errors import CliError, bounded
-from .cli_output import console, emit_json, print_status
-from .settings import Settings
-
-ResultT = TypeVar("ResultT")
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-KeyArgument = Annotated[str, typer.Argument(help="The payout's idempotency key (a UUID).")]
+from .cli_common import (
+    CliError,
+    JsonFlag,
+    KeyArgument,
+    amount_of,
+    bounded,
+    key_of,
+    run_with_payouts,
+    when_of,
+)
+from .cli_mass import follow_progress
+from .cli_output import console, emit_json, print_mass_progress, print_status
 
 
 def register(app: typer.Typer) -> None:
     for command in (pay, status, cancel, reschedule, list_payouts):
         app.command(name="list" if command is list_payouts else None)(command)
-
-
-def _run(call: Callable[[Payouts], Awaitable[ResultT]]) -> ResultT:
-    async def go() -> ResultT:
-        return await call(await Payouts.connect(Settings.from_env()))
-
-    try:
-        return asyncio.run(go())
-    except RuntimeError as exc:  # the Temporal client's connection errors
-        raise CliError(f"cannot reach Temporal: {exc}", exit_code=1) from exc
-
-
-def _key(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise CliError(f"key: {text!r} is not a UUID") from None
-
-
-def _amount(name: str, text: str | None) -> Decimal | None:
-    try:
-        return None if text is None else parse_amount(text)
-    except ValueError as exc:
-        raise CliError(f"{name}: {exc}") from None
-
-
-def _when(name: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"{name}: {text!r} is not an ISO-8601 date, e.g. 2026-12-01T09:00Z"
-        ) from None
 
 
 def pay(
@@ -93,13 +58,13 @@ def pay(
     try:
         request = PayoutRequest(
             deposit_address=to,
-            amount=_amount("amount", amount),
+            amount=amount_of("amount", amount),
             currency=currency.upper(),
-            idempotency_key=_key(key) if key else None,
+            idempotency_key=key_of(key) if key else None,
             comment=comment,
             external_id=external_id,
-            execution_date=_when("execution_date", execution_date),
-            max_fee=_amount("max_fee", max_fee),
+            execution_date=when_of("execution_date", execution_date),
+            max_fee=amount_of("max_fee", max_fee),
             ledger_account=ledger_account,
             resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
         )
@@ -115,15 +80,34 @@ def pay(
             await payouts.result(started)
         return await payouts.status(started)
 
-    outcome = _run(start)
+    outcome = run_with_payouts(start)
     emit_json(outcome) if as_json else print_status(outcome)
 
 
-def status(key: KeyArgument, as_json: JsonFlag = False) -> None:
-    """Show where a payout is: state, provider state, fee, hash, attempts and timeline."""
-    payout_key = _key(key)
-    result = _run(lambda payouts: payouts.status(payout_key))
-    emit_json(result) if as_json else print_status(result)
+def status(
+    key: KeyArgument,
+    follow: Annotated[bool, typer.Option(help="Keep watching until the payout ends.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Where a payout is (single or mass); --follow shows a live progress bar for a mass one."""
+    payout_key = key_of(key)
+
+    async def look(payouts: Payouts) -> PayoutStatus | MassProgress:
+        if await payouts.kind(payout_key) == "single":
+            if follow:
+                await payouts.result(payout_key)
+            return await payouts.status(payout_key)
+        if follow and not as_json:
+            return await follow_progress(payouts, payout_key)
+        return await payouts.mass.progress(payout_key)
+
+    result = run_with_payouts(look)
+    if as_json:
+        emit_json(result)
+    elif isinstance(result, PayoutStatus):
+        print_status(result)
+    else:
+        print_mass_progress(result)
 
 
 def cancel(
@@ -134,12 +118,20 @@ def cancel(
     as_json: JsonFlag = False,
 ) -> None:
     """Cancel a payout: unsent, it never reaches the provider; sent, the provider decides."""
-    payout_key = _key(key)
-    result = _run(lambda payouts: payouts.cancel(payout_key, reason))
+    payout_key = key_of(key)
+
+    async def cancel_it(payouts: Payouts) -> CancelResult | MassCancelResult:
+        if await payouts.kind(payout_key) == "single":
+            return await payouts.cancel(payout_key, reason)
+        return await payouts.mass.cancel(payout_key, reason)
+
+    result = run_with_payouts(cancel_it)
     if as_json:
         emit_json(result)
     else:
         console.print(f"{'canceled' if result.accepted else 'not canceled'}: {result.message}")
+        if isinstance(result, MassCancelResult) and result.not_cancelable:
+            console.print(f"items no longer cancelable: {result.not_cancelable}")
     if not result.accepted:
         raise typer.Exit(1)
 
@@ -150,11 +142,17 @@ def reschedule(
     as_json: JsonFlag = False,
 ) -> None:
     """Move the execution date of a payout that has not been sent yet."""
-    payout_key = _key(key)
-    when = _when("execution_date", execution_date)
+    payout_key = key_of(key)
+    when = when_of("execution_date", execution_date)
     if when is None or when.tzinfo is None:
         raise CliError("execution_date: must include a timezone, e.g. 2026-12-01T09:00Z")
-    result = _run(lambda payouts: payouts.reschedule(payout_key, when))
+
+    async def move(payouts: Payouts) -> RescheduleResult:
+        if await payouts.kind(payout_key) == "single":
+            return await payouts.reschedule(payout_key, when)
+        return await payouts.mass.reschedule(payout_key, when)
+
+    result = run_with_payouts(move)
     emit_json(result) if as_json else console.print(f"{result.message}: {result.execution_date}")
 
 
@@ -165,7 +163,7 @@ def list_payouts(
 ) -> None:
     """List payout sagas, newest first (uses the PayoutState search attribute)."""
     bounded("limit", limit, 1)
-    found = _run(lambda payouts: payouts.list(state=state, limit=limit))
+    found = run_with_payouts(lambda payouts: payouts.list(state=state, limit=limit))
     if as_json:
         emit_json(list(found))
         return

@@ -19,12 +19,13 @@ from activities.ledger import ledger_from_settings
 from activities.payout_activities import PayoutActivities
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
+from workflows.mass_preview import MassPreviewWorkflow
 from workflows.single_payout import SinglePayoutWorkflow
 
 from .settings import Settings
 
 log = structlog.get_logger()
-WORKFLOWS = [SinglePayoutWorkflow, MassPayoutWorkflow, MassDealWorkflow]
+WORKFLOWS = [SinglePayoutWorkflow, MassPayoutWorkflow, MassDealWorkflow, MassPreviewWorkflow]
 # Models and pydantic are deterministic; passing them through avoids re-importing per run.
 PASSTHROUGH = ("pydantic", "pydantic_core", "activities", "structlog", "httpx", "simplejson")
 

@@ -1,0 +1,172 @@
+"""CLI verbs for mass payouts: `mass` (from a CSV) and `mass-report`; `status` follows them."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from workflows.mass_models import ItemState, MassProgress
+from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
+
+from .api import Payouts
+from .cli_common import CliError, JsonFlag, KeyArgument, bounded, key_of, run_with_payouts, when_of
+from .cli_output import console, emit_json
+from .mass_api import MassPayoutRequest, recipients_from_parsed
+from .mass_csv import parse_mass_csv
+
+REPORT_COLUMNS = [
+    "index",
+    "address",
+    "amount",
+    "reference",
+    "state",
+    "reason",
+    "tx_hash",
+    "fee",
+    "attempts",
+    "provider_id",
+]
+
+
+FOLLOW_POLL_SECONDS = 1.0
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="mass")(mass)
+    app.command(name="mass-report")(mass_report)
+
+
+def mass(
+    csv_file: Annotated[
+        Path, typer.Option("--csv", help="Recipients: address, amount[, comment[, reference]].")
+    ],
+    currency: Annotated[str, typer.Option(help="One currency for the whole list, e.g. USDT_TRX.")],
+    name: Annotated[str, typer.Option(help="A name for this payout, shown at the provider.")],
+    comment: Annotated[str | None, typer.Option(help="Comment shown at the provider.")] = None,
+    execution_date: Annotated[str | None, typer.Option(help="Pay at this ISO-8601 time.")] = None,
+    key: Annotated[str | None, typer.Option(help="Idempotency key (UUID); default: new.")] = None,
+    allow_duplicates: Annotated[bool, typer.Option(help="Accept the same address twice.")] = False,
+    items_per_deal: Annotated[
+        int | None, typer.Option(help="Items per provider deal (default: the currency's limit).")
+    ] = None,
+    resend: Annotated[int, typer.Option(help="Resend failed items up to N times (0-9).")] = 0,
+    resend_delay: Annotated[float, typer.Option(help="Seconds before a resend (>= 1).")] = 300.0,
+    ledger_account: Annotated[str, typer.Option(help="Ledger sub-account.")] = "default",
+    yes: Annotated[bool, typer.Option("--yes", help="Start without asking.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pay a list of recipients from a CSV file: every row is checked before anything starts."""
+    bounded("resend", resend, 0, 9)
+    bounded("resend_delay", resend_delay, 1)
+    if items_per_deal is not None:
+        bounded("items_per_deal", items_per_deal, 1)
+    try:
+        data = csv_file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"csv: cannot read {csv_file}: {exc.strerror}") from None
+    parsed = parse_mass_csv(data, currency=currency.upper(), allow_duplicates=allow_duplicates)
+    if not parsed.ok:
+        for problem in parsed.errors:
+            print(f"  {problem}", file=sys.stderr)
+        raise CliError(f"csv: {len(parsed.errors)} problem(s) in {csv_file}; nothing was started")
+    for warning in parsed.warnings:
+        console.print(f"[yellow]warning[/] {warning}")
+    request = MassPayoutRequest(
+        currency=currency.upper(),
+        recipients=recipients_from_parsed(parsed),
+        name=name,
+        comment=comment,
+        idempotency_key=key_of(key) if key else None,
+        execution_date=when_of("execution_date", execution_date),
+        items_per_deal=items_per_deal,
+        ledger_account=ledger_account,
+        resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
+    )
+    if not yes and not sys.stdin.isatty():
+        raise CliError("not on a terminal: pass --yes to start without confirmation")
+
+    async def start(payouts: Payouts) -> MassProgress | None:
+        preview = await payouts.mass.preview(request.currency, request.recipients)
+        console.print(
+            f"{preview.count} recipients, total {preview.total} {request.currency}, "
+            f"fee quote {preview.fee}, balance {preview.balance}"
+            + ("" if preview.enough else "  [red](short: the saga will wait for funds)[/]")
+        )
+        if not yes and not typer.confirm("Start this mass payout?"):
+            return None
+        return await payouts.mass.progress(await payouts.mass.start(request))
+
+    progress = run_with_payouts(start)
+    if progress is None:
+        raise CliError("not started", exit_code=1)
+    if as_json:
+        emit_json(progress)
+    else:
+        console.print(f"started mass payout {progress.key}: {progress.state}")
+
+
+def mass_report(
+    key: KeyArgument,
+    output: Annotated[Path | None, typer.Option(help="Write the CSV here, not stdout.")] = None,
+) -> None:
+    """Write every item's final outcome as CSV (the mass payout must have ended)."""
+    mass_key = key_of(key)
+
+    async def report(payouts: Payouts) -> list[list[str]]:
+        return [
+            [_cell(getattr(item, column)) for column in REPORT_COLUMNS]
+            async for item in payouts.mass.report(mass_key)
+        ]
+
+    rows = run_with_payouts(report)
+    if output is None:
+        _write_report(sys.stdout, rows)
+        return
+    with output.open("w", newline="") as sink:
+        _write_report(sink, rows)
+    console.print(f"{len(rows)} items written to {output}")
+
+
+def _write_report(sink: TextIO, rows: list[list[str]]) -> None:
+    writer = csv.writer(sink)
+    writer.writerow(REPORT_COLUMNS)
+    writer.writerows(rows)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+async def follow_progress(payouts: Payouts, mass_key: uuid.UUID) -> MassProgress:
+    """A live progress bar with the counts, until the mass payout ends."""
+    progress = await payouts.mass.progress(mass_key)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(str(progress.state), total=progress.items, detail="")
+        while True:
+            bar.update(
+                task,
+                completed=progress.items - progress.counts.get(ItemState.PENDING, 0),
+                description=str(progress.state),
+                detail=", ".join(
+                    f"{state.lower()} {count}"
+                    for state, count in progress.counts.items()
+                    if count and state != ItemState.PENDING
+                ),
+            )
+            if progress.state in FINAL_SAGA_STATES:
+                return progress
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
+            progress = await payouts.mass.progress(mass_key)
