@@ -30,8 +30,9 @@ from temporalio.converter import (
 )
 
 DEFAULT_PAYLOAD_DIR = ".payouts/payloads"
-# Well under the 256 KB warning line, so no payload in history ever comes near it.
-OFFLOAD_THRESHOLD_BYTES = 128 * 1024
+# Far under the 256 KB per-payload warning: a mass payout's deal (1000 items, ~130 KB) is stored
+# outside, so a parent starting 100 deals keeps a small history instead of 100 copies of them.
+OFFLOAD_THRESHOLD_BYTES = 32 * 1024
 
 
 class LocalDirectoryDriver(StorageDriver):
