@@ -119,7 +119,7 @@ class Lifecycle:
                 continue
             if item.network_answer_at is not None and item.network_answer_at > now:
                 continue
-            if scenario_for(item.deposit_address) is Scenario.NETWORK_FAILURE:
+            if self._network_rejects(item):
                 # The chain refused it: the debited amount and fee go back to the balance.
                 needed = money.add(item.amount, item.fee)
                 self._state.change_balance(item.account, item.currency, needed)
@@ -137,6 +137,13 @@ class Lifecycle:
             self._schedule_next_answer(deal)
             return
         self.move(deal, _outcome(deal))
+
+    def _network_rejects(self, item: Withdrawal) -> bool:
+        scenario = scenario_for(item.deposit_address)
+        if scenario is Scenario.FAILS_ONCE and item.deposit_address not in self._state.failed_once:
+            self._state.failed_once.add(item.deposit_address)
+            return True
+        return scenario is Scenario.NETWORK_FAILURE
 
     def _schedule_next_answer(self, deal: Deal) -> None:
         answers = [

@@ -14,6 +14,7 @@ class Scenario(StrEnum):
     NETWORK_FAILURE = "network-failure"
     VALIDATION_FAILURE = "validation-failure"
     SLOW = "slow"
+    FAILS_ONCE = "fails-once"
 
 
 _BY_SUFFIX = {
@@ -21,6 +22,7 @@ _BY_SUFFIX = {
     "bad1": Scenario.VALIDATION_FAILURE,
     "5104": Scenario.SLOW,
     "slow": Scenario.SLOW,
+    "f1a1": Scenario.FAILS_ONCE,
 }
 
 SLOW_FACTOR = 10

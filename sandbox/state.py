@@ -61,6 +61,8 @@ class SandboxState:
         self._deal_by_key: dict[tuple[str, str], Deal] = {}
         self._scheduled: dict[str, Deal] = {}
         self.subscriptions: dict[str, Subscription] = {}
+        # Addresses the `f1a1` test card has already failed once; the next payment goes through.
+        self.failed_once: set[str] = set()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.clock.reset()

@@ -12,7 +12,7 @@ from typing import Annotated, TextIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from workflows.mass_models import ItemState, MassProgress
+from workflows.mass_models import ItemOutcome, ItemState, MassProgress
 from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
 
 from .api import Payouts
@@ -119,25 +119,24 @@ def mass_report(
     """Write every item's final outcome as CSV (the mass payout must have ended)."""
     mass_key = key_of(key)
 
-    async def report(payouts: Payouts) -> list[list[str]]:
-        return [
-            [_cell(getattr(item, column)) for column in REPORT_COLUMNS]
-            async for item in payouts.mass.report(mass_key)
-        ]
+    async def report(payouts: Payouts) -> list[ItemOutcome]:
+        return [item async for item in payouts.mass.report(mass_key)]
 
-    rows = run_with_payouts(report)
+    items = run_with_payouts(report)
     if output is None:
-        _write_report(sys.stdout, rows)
+        write_report(sys.stdout, items)
         return
     with output.open("w", newline="") as sink:
-        _write_report(sink, rows)
-    console.print(f"{len(rows)} items written to {output}")
+        write_report(sink, items)
+    console.print(f"{len(items)} items written to {output}")
 
 
-def _write_report(sink: TextIO, rows: list[list[str]]) -> None:
+def write_report(sink: TextIO, items: list[ItemOutcome]) -> None:
+    """One CSV row per item, in list order, with REPORT_COLUMNS as the header."""
     writer = csv.writer(sink)
     writer.writerow(REPORT_COLUMNS)
-    writer.writerows(rows)
+    for item in items:
+        writer.writerow([_cell(getattr(item, column)) for column in REPORT_COLUMNS])
 
 
 def _cell(value: object) -> str:

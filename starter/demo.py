@@ -4,8 +4,10 @@
 2. A future-dated payout that is rescheduled, then canceled before the provider hears of it.
 3. A payout to an address the sandbox fails on the network: resent once, fails again, and the
    reservation is released (compensation).
-Each prints its timeline and its link in the Temporal UI; the demo exits 0 only if all three end
-as described.
+4. A 250-recipient mass payout from a CSV: three items fail on the network, are resent and end
+   COMPLETED; one fails for good and is released; a per-item report is written.
+Each prints its timeline (or progress) and its link in the Temporal UI; the demo exits 0 only if
+all four end as described.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from workflows.payout_models import ResendPolicy, SagaState
 
 from .api import PayoutRequest, Payouts
 from .cli_output import console, print_status
+from .demo_mass import run_mass_demo
 from .local_stack import LocalStack, local_stack
 from .settings import Settings
 
@@ -28,14 +31,14 @@ CURRENCY = "USDT_TRX"
 RECIPIENT = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 FAILS_ON_NETWORK = RECIPIENT[:-4] + "fa11"  # a sandbox test card: the network rejects it
 LEDGER_ACCOUNT = "demo"
-DEADLINE_SECONDS = 120.0
+DEADLINE_SECONDS = 240.0
 
 
 async def run_demo(settings: Settings) -> int:
     async with local_stack(settings) as stack:
         ledger = SqliteLedger(settings.ledger_path) if settings.ledger == "sqlite" else None
         if ledger is not None:
-            await ledger.fund(LEDGER_ACCOUNT, CURRENCY, Decimal(100))
+            await ledger.fund(LEDGER_ACCOUNT, CURRENCY, Decimal(1000))
         payouts = Payouts(stack.client, settings)
         async with asyncio.timeout(DEADLINE_SECONDS):
             outcomes = [
@@ -43,6 +46,7 @@ async def run_demo(settings: Settings) -> int:
                 await _rescheduled_then_canceled(stack, payouts),
                 await _failed_and_compensated(stack, payouts),
             ]
+            await run_mass_demo(stack, payouts, ledger)
         if ledger is not None:
             for key, expected in zip(
                 outcomes,

@@ -136,3 +136,11 @@ async def test_execution_date_is_held_until_the_virtual_clock_passes_it(
     assert (await client.get_payout(id=held.id)).state == "CONFIRMED"
     await control.post("/sandbox/clock", {"advanceSeconds": 100 * 366 * 24 * 3600})
     await settled(client, held.id, "COMPLETED")
+
+
+async def test_fails_once_then_goes_through(client: CalypsoClient) -> None:
+    flaky = TRON[:-4] + "f1a1"
+    first = await client.create_payout(payout_request(deposit_address=flaky))
+    await settled(client, first.id, "FAILED")
+    second = await client.create_payout(payout_request(deposit_address=flaky))
+    await settled(client, second.id, "COMPLETED")

@@ -1,0 +1,98 @@
+"""The demo's mass payout: 250 recipients from a CSV, a few resent, one released."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from activities.ledger import EntryState, SqliteLedger
+from workflows.keys import mass_payout_workflow_id
+from workflows.mass_deal import item_ledger_key
+from workflows.mass_models import ItemState
+from workflows.payout_models import ResendPolicy, SagaState
+
+from .api import Payouts
+from .cli_mass import REPORT_COLUMNS, follow_progress, write_report
+from .cli_output import console, print_mass_progress
+from .local_stack import LocalStack
+from .mass_api import MassPayoutRequest, recipients_from_parsed
+from .mass_csv import parse_mass_csv
+
+CURRENCY = "USDT_TRX"
+RECIPIENTS = 250
+FAILS_ONCE = (17, 120, 233)  # sandbox test card `f1a1`: rejected once, paid when resent
+FAILS_ALWAYS = 42  # test card `fa11`: rejected every time, so released
+DEMO_DIR = Path(".payouts")
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def demo_csv() -> bytes:
+    """A payroll-style CSV (header, `;`, quoted comments) with distinct Tron recipients."""
+    lines = ["address;amount;comment;reference"]
+    for n in range(RECIPIENTS):
+        suffix = "f1a1" if n in FAILS_ONCE else "fa11" if n == FAILS_ALWAYS else "Zzzz"
+        address = "TJRyWwFs9wTFGZg3JbrVriFbN" + _base58(n, 5) + suffix  # T + 33 base58
+        amount = Decimal("1.25") + Decimal(n % 7) / 4
+        lines.append(f'{address};{amount};"season 3; player {n}";player-{n}')
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedger | None) -> None:
+    csv_path, data = _save("demo-recipients.csv", demo_csv())
+    parsed = parse_mass_csv(data, currency=CURRENCY)
+    _expect(parsed.ok, f"CSV problems: {parsed.errors[:3]}")
+    console.rule(f"4. a mass payout of {len(parsed.items)} recipients from {csv_path}")
+    recipients = recipients_from_parsed(parsed)
+    preview = await payouts.mass.preview(CURRENCY, recipients)
+    console.print(
+        f"{preview.count} recipients, total {preview.total} {CURRENCY}, "
+        f"fee quote {preview.fee}, balance {preview.balance}"
+    )
+    key = await payouts.mass.start(
+        MassPayoutRequest(
+            currency=CURRENCY,
+            recipients=recipients,
+            name="demo: season 3 rewards",
+            idempotency_key=uuid.uuid4(),
+            ledger_account="demo",
+            resend=ResendPolicy(max_resends=1, delay_seconds=1),
+        )
+    )
+    progress = await follow_progress(payouts, key)
+    print_mass_progress(progress)
+    report = io.StringIO()
+    write_report(report, [item async for item in payouts.mass.report(key)])
+    report_path, _ = _save("demo-report.csv", report.getvalue().encode())
+    console.print(f"per-item report ({', '.join(REPORT_COLUMNS)}): {report_path}")
+    console.print(f"Temporal UI: {stack.workflow_url(mass_payout_workflow_id(key))}\n")
+    _expect(progress.state == SagaState.PARTIAL, f"state {progress.state}")
+    _expect(progress.counts.get(ItemState.FAILED) == 1, f"counts {progress.counts}")
+    _expect(progress.counts.get(ItemState.COMPLETED) == RECIPIENTS - 1, f"counts {progress.counts}")
+    if ledger is not None:
+        released = await ledger.entry(item_ledger_key(key, FAILS_ALWAYS))
+        resent = await ledger.entry(item_ledger_key(key, FAILS_ONCE[0]))
+        _expect(released is not None and released.state == EntryState.RELEASED, "released")
+        _expect(resent is not None and resent.state == EntryState.SETTLED, "resent and settled")
+
+
+def _save(name: str, data: bytes) -> tuple[Path, bytes]:
+    """Write a demo file under .payouts/ (where the user can open it) and return what's in it."""
+    DEMO_DIR.mkdir(exist_ok=True)
+    path = DEMO_DIR / name
+    path.write_bytes(data)
+    return path, path.read_bytes()
+
+
+def _base58(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, len(_BASE58))
+        digits.append(_BASE58[digit])
+    return "".join(reversed(digits))
+
+
+def _expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise RuntimeError(f"mass payout demo: unexpected {what}")
