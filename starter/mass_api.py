@@ -114,6 +114,7 @@ class MassPayouts:
         saga_input = MassPayoutInput(
             idempotency_key=key,
             poll_interval_seconds=self._settings.poll_interval_seconds,
+            notify_merchant=self._settings.callback_url is not None,
             **request.model_dump(exclude={"idempotency_key", "recipients"}),
             recipients=request.recipients,
         )
@@ -123,7 +124,9 @@ class MassPayouts:
             saga_input,
             workflow_id=mass_payout_workflow_id(key),
             task_queue=self._settings.task_queue,
-            fingerprint=fingerprint(saga_input, exclude={"poll_interval_seconds"}),
+            fingerprint=fingerprint(
+                saga_input, exclude={"poll_interval_seconds", "notify_merchant"}
+            ),
             summary=f"Pay {len(request.recipients)} recipients in {request.currency}"
             + (f": {request.name}" if request.name else ""),
         )

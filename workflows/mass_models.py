@@ -67,6 +67,7 @@ class MassPayoutInput(BaseModel):
     resend: ResendPolicy = Field(default_factory=ResendPolicy)
     funds_wait_seconds: float = Field(default=3600.0, ge=0)
     poll_interval_seconds: float = Field(default=30.0, gt=0)
+    notify_merchant: bool = False
 
 
 class DealInput(BaseModel):

@@ -19,9 +19,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.callbacks import CallbackEvent
     from activities.currencies import CURRENCIES, check_execution_date, check_payment
     from activities.ledger import ReleaseRequest, ReserveRequest
     from activities.mass_activities import LedgerBatch, MassActivities, MassFundsInput
+    from activities.payout_activities import PayoutActivities
 
     from . import search_attributes as sa
     from .keys import mass_deal_key, mass_deal_workflow_id
@@ -62,6 +64,7 @@ class MassPayoutWorkflow(ScheduledSaga):
         self._amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
         self._sent = 0
         self._not_cancelable: list[int] = []
+        self._notifications: list[Any] = []
 
     @workflow.run
     async def run(self, request: MassPayoutInput) -> MassPayoutResult:
@@ -81,12 +84,12 @@ class MassPayoutWorkflow(ScheduledSaga):
             await self._run_deals()
         except SagaEnded as ended:
             await self._release_unsent(ended.reason)
-            return self._finish(ended.state, ended.reason)
+            return await self._finish(ended.state, ended.reason)
         if self._cancel_reason is not None:
-            return self._finish(State.CANCELED, self._cancel_reason)
+            return await self._finish(State.CANCELED, self._cancel_reason)
         completed = self._counts[ItemState.COMPLETED]
         state = State.COMPLETED if completed == len(request.recipients) else State.PARTIAL
-        return self._finish(state if completed else State.FAILED, None)
+        return await self._finish(state if completed else State.FAILED, None)
 
     # --- query and updates ------------------------------------------------------------------------
 
@@ -291,9 +294,10 @@ class MassPayoutWorkflow(ScheduledSaga):
             )
             await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
 
-    def _finish(self, state: State, reason: str | None) -> MassPayoutResult:
+    async def _finish(self, state: State, reason: str | None) -> MassPayoutResult:
         self._reason = reason
         self._set_state(state, reason)
+        await asyncio.gather(*self._notifications)
         return MassPayoutResult(
             key=self._request.idempotency_key,
             state=state,
@@ -314,6 +318,30 @@ class MassPayoutWorkflow(ScheduledSaga):
         workflow.set_current_details(
             f"Pay {len(self._request.recipients)} recipients in {self._request.currency}: "
             f"{state}, {done} done ({self._counts[ItemState.COMPLETED]} paid)"
+        )
+        if self._request.notify_merchant:
+            self._notifications.append(
+                workflow.start_activity_method(
+                    PayoutActivities.notify_merchant, self._callback_event(note), **CALL
+                )
+            )
+
+    def _callback_event(self, note: str | None) -> CallbackEvent:
+        return CallbackEvent(
+            event_id=f"{workflow.info().workflow_id}/{len(self._timeline.entries)}",
+            payout_key=str(self._request.idempotency_key),
+            kind="mass",
+            state=self._state,
+            amount=sum(self._request.recipients.amounts, Decimal(0)),
+            currency=self._request.currency,
+            fee=self._amounts["fees"] or None,
+            reason=note,
+            occurred_at=workflow.now(),
+            details={
+                "counts": {str(state): n for state, n in self._counts.items()},
+                "paid": str(self._amounts["paid"]),
+                "released": str(self._amounts["released"]),
+            },
         )
 
 
