@@ -23,7 +23,7 @@ from workflows.payout_models import ResendPolicy, SagaState
 
 from .api import PayoutRequest, Payouts
 from .cli_output import console, print_status
-from .demo_mass import run_mass_demo
+from .demo_mass import DemoError, expect, run_mass_demo
 from .local_stack import LocalStack, local_stack
 from .settings import Settings
 
@@ -40,27 +40,31 @@ async def run_demo(settings: Settings) -> int:
         if ledger is not None:
             await ledger.fund(LEDGER_ACCOUNT, CURRENCY, Decimal(1000))
         payouts = Payouts(stack.client, settings)
-        async with asyncio.timeout(DEADLINE_SECONDS):
-            outcomes = [
-                await _completed(stack, payouts),
-                await _rescheduled_then_canceled(stack, payouts),
-                await _failed_and_compensated(stack, payouts),
-            ]
-            await run_mass_demo(stack, payouts, ledger)
-        if ledger is not None:
-            for key, expected in zip(
-                outcomes,
-                (EntryState.SETTLED, EntryState.RELEASED, EntryState.RELEASED),
-                strict=True,
-            ):
-                entry = await ledger.entry(str(key))
-                console.print(f"ledger {key}: {entry.state if entry else 'missing'}")
-                if entry is None or entry.state != expected:
-                    return 1
-            await ledger.close()
+        try:
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                settled = await _completed(stack, payouts)
+                canceled = await _rescheduled_then_canceled(stack, payouts)
+                failed = await _failed_and_compensated(stack, payouts)
+                await run_mass_demo(stack, payouts, ledger)
+            if ledger is not None:
+                await _check_ledger(ledger, settled, EntryState.SETTLED)
+                await _check_ledger(ledger, canceled, EntryState.RELEASED)
+                await _check_ledger(ledger, failed, EntryState.RELEASED)
+        except (DemoError, TimeoutError) as exc:
+            console.print(f"[red]demo failed: {exc or 'timed out'}[/]")
+            return 1
+        finally:
+            if ledger is not None:
+                await ledger.close()
         console.rule("done")
         console.print(f"Browse every payout in the Temporal UI: {stack.ui_url}")
         return 0
+
+
+async def _check_ledger(ledger: SqliteLedger, key: uuid.UUID, expected: EntryState) -> None:
+    entry = await ledger.entry(str(key))
+    console.print(f"ledger {key}: {entry.state if entry else 'missing'}")
+    expect(entry is not None and entry.state == expected, f"ledger entry for {key}")
 
 
 def _request(address: str = RECIPIENT, **extra: object) -> PayoutRequest:
@@ -119,5 +123,4 @@ async def _failed_and_compensated(stack: LocalStack, payouts: Payouts) -> uuid.U
 
 
 def _expect(actual: SagaState, expected: SagaState) -> None:
-    if actual != expected:
-        raise RuntimeError(f"demo expected {expected}, got {actual}")
+    expect(actual == expected, f"state {actual} (expected {expected})")

@@ -42,7 +42,7 @@ def demo_csv() -> bytes:
 async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedger | None) -> None:
     csv_path, data = _save("demo-recipients.csv", demo_csv())
     parsed = parse_mass_csv(data, currency=CURRENCY)
-    _expect(parsed.ok, f"CSV problems: {parsed.errors[:3]}")
+    expect(parsed.ok, f"CSV problems: {parsed.errors[:3]}")
     console.rule(f"4. a mass payout of {len(parsed.items)} recipients from {csv_path}")
     recipients = recipients_from_parsed(parsed)
     preview = await payouts.mass.preview(CURRENCY, recipients)
@@ -67,14 +67,14 @@ async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedge
     report_path, _ = _save("demo-report.csv", report.getvalue().encode())
     console.print(f"per-item report ({', '.join(REPORT_COLUMNS)}): {report_path}")
     console.print(f"Temporal UI: {stack.workflow_url(mass_payout_workflow_id(key))}\n")
-    _expect(progress.state == SagaState.PARTIAL, f"state {progress.state}")
-    _expect(progress.counts.get(ItemState.FAILED) == 1, f"counts {progress.counts}")
-    _expect(progress.counts.get(ItemState.COMPLETED) == RECIPIENTS - 1, f"counts {progress.counts}")
+    expect(progress.state == SagaState.PARTIAL, f"state {progress.state}")
+    expect(progress.counts.get(ItemState.FAILED) == 1, f"counts {progress.counts}")
+    expect(progress.counts.get(ItemState.COMPLETED) == RECIPIENTS - 1, f"counts {progress.counts}")
     if ledger is not None:
         released = await ledger.entry(item_ledger_key(key, FAILS_ALWAYS))
         resent = await ledger.entry(item_ledger_key(key, FAILS_ONCE[0]))
-        _expect(released is not None and released.state == EntryState.RELEASED, "released")
-        _expect(resent is not None and resent.state == EntryState.SETTLED, "resent and settled")
+        expect(released is not None and released.state == EntryState.RELEASED, "released")
+        expect(resent is not None and resent.state == EntryState.SETTLED, "resent and settled")
 
 
 def _save(name: str, data: bytes) -> tuple[Path, bytes]:
@@ -93,6 +93,10 @@ def _base58(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def _expect(condition: bool, what: str) -> None:
+class DemoError(Exception):
+    """Raised when a demo step does not end as the demo says it will."""
+
+
+def expect(condition: bool, what: str) -> None:
     if not condition:
-        raise RuntimeError(f"mass payout demo: unexpected {what}")
+        raise DemoError(f"unexpected {what}")

@@ -16,24 +16,18 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
-    from activities.currencies import CURRENCIES, check_execution_date, check_payment
-    from activities.ledger import ReleaseRequest, ReserveRequest
+    from activities.currencies import check_execution_date, check_payment
+    from activities.ledger import ReserveRequest
     from activities.mass_activities import LedgerBatch, MassActivities, MassFundsInput
     from activities.payout_activities import PayoutActivities
 
     from . import search_attributes as sa
-    from .keys import mass_deal_key, mass_deal_workflow_id
-    from .mass_deal import MassDealWorkflow, item_ledger_key
+    from .mass_deal import item_ledger_key
+    from .mass_deal_runner import LEDGER_BATCH_ITEMS, DealRunner, plan_deals
     from .mass_models import (
-        DealCancelInput,
-        DealInput,
-        DealResult,
-        DealSummary,
-        ItemOutcome,
         ItemState,
         MassCancelResult,
         MassPayoutInput,
@@ -46,12 +40,11 @@ with workflow.unsafe.imports_passed_through():
     from .saga_scheduling import SagaEnded, ScheduledSaga
     from .saga_timeline import Timeline
 
-LEDGER_BATCH_ITEMS = 2000
 MAX_PROBLEMS_SHOWN = 20
 
 
 @workflow.defn(name="MassPayout")
-class MassPayoutWorkflow(ScheduledSaga):
+class MassPayoutWorkflow(ScheduledSaga, DealRunner):
     @workflow.init
     def __init__(self, request: MassPayoutInput) -> None:
         self._request = request
@@ -59,7 +52,7 @@ class MassPayoutWorkflow(ScheduledSaga):
         self._reason: str | None = None
         self._execution_date = request.execution_date
         self._timeline = Timeline()
-        self._deals = _plan_deals(request)
+        self._deals = plan_deals(request)
         self._counts: Counter[ItemState] = Counter({ItemState.PENDING: len(request.recipients)})
         self._amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
         self._sent = 0
@@ -181,119 +174,6 @@ class MassPayoutWorkflow(ScheduledSaga):
             **CALL,
         )
 
-    async def _run_deals(self) -> None:
-        self._set_state(State.PAYING, None)
-        running: dict[asyncio.Task[DealResult], DealSummary] = {}
-        waiting = list(self._deals)
-        canceled = asyncio.create_task(
-            workflow.wait_condition(lambda: self._cancel_reason is not None)
-        )
-        while waiting or running:
-            room = self._request.max_parallel_deals - len(running)
-            while waiting and room > 0 and self._cancel_reason is None:
-                deal = waiting.pop(0)
-                running[asyncio.create_task(self._run_deal(deal))] = deal
-                room -= 1
-            if self._cancel_reason is not None and waiting:
-                await self._skip(waiting, self._cancel_reason)
-                waiting = []
-            if not running:
-                break
-            wake: list[asyncio.Task[Any]] = [*running, canceled]
-            await workflow.wait(wake, return_when=asyncio.FIRST_COMPLETED)
-            for task in [task for task in running if task.done()]:
-                self._record(running.pop(task), task.result())
-        canceled.cancel()
-
-    async def _run_deal(self, deal: DealSummary) -> DealResult:
-        handle = await workflow.start_child_workflow(
-            MassDealWorkflow.run,
-            DealInput(
-                mass_key=self._request.idempotency_key,
-                deal_index=deal.index,
-                deal_key=mass_deal_key(self._request.idempotency_key, deal.index),
-                currency=self._request.currency,
-                items=self._request.recipients.items(deal.first_item, deal.first_item + deal.items),
-                name=self._request.name,
-                comment=self._request.comment,
-                ledger_account=self._request.ledger_account,
-                resend=self._request.resend,
-                poll_interval_seconds=self._request.poll_interval_seconds,
-            ),
-            id=deal.workflow_id,
-            # A deal holds money in flight: it finishes even if this workflow is terminated.
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
-        deal.state = "RUNNING"
-        while not handle.done():
-            await workflow.wait_condition(lambda: self._cancel_reason is not None or handle.done())
-            if self._cancel_reason is not None and not handle.done():
-                await handle.signal(
-                    MassDealWorkflow.cancel, DealCancelInput(reason=self._cancel_reason)
-                )
-                break
-        return await handle
-
-    def _record(self, deal: DealSummary, result: DealResult) -> None:
-        deal.state, deal.attempts = result.state, len(result.attempts)
-        self._sent += sum(1 for attempt in result.attempts if attempt.provider_id)
-        for outcome in result.outcomes:
-            self._count(outcome)
-        if result.cancel_refused:
-            self._not_cancelable += [
-                o.index for o in result.outcomes if o.state != ItemState.CANCELED
-            ]
-
-    def _count(self, outcome: ItemOutcome) -> None:
-        self._counts[ItemState.PENDING] -= 1
-        self._counts[outcome.state] += 1
-        if outcome.state == ItemState.COMPLETED:
-            self._amounts["paid"] += outcome.amount
-            self._amounts["fees"] += outcome.fee or Decimal(0)
-        else:
-            self._amounts["released"] += outcome.amount
-            if outcome.state == ItemState.FAILED:
-                self._amounts["failed"] += outcome.amount
-
-    async def _skip(self, deals: list[DealSummary], reason: str) -> None:
-        """Deals never sent: their items end CANCELED and are released."""
-        items = [
-            item
-            for deal in deals
-            for item in self._request.recipients.items(
-                deal.first_item, deal.first_item + deal.items
-            )
-        ]
-        await self._release([item.index for item in items], reason)
-        for deal in deals:
-            deal.state = State.CANCELED
-        for item in items:
-            self._count(
-                ItemOutcome(
-                    index=item.index,
-                    address=item.address,
-                    amount=item.amount,
-                    reference=item.reference,
-                    state=ItemState.CANCELED,
-                    reason=reason,
-                )
-            )
-
-    async def _release_unsent(self, reason: str) -> None:
-        await self._skip([deal for deal in self._deals if deal.state == "PENDING"], reason)
-
-    async def _release(self, indexes: list[int], reason: str) -> None:
-        key = self._request.idempotency_key
-        for start in range(0, len(indexes), LEDGER_BATCH_ITEMS):
-            chunk = indexes[start : start + LEDGER_BATCH_ITEMS]
-            batch = LedgerBatch(
-                release=[
-                    ReleaseRequest(key=item_ledger_key(key, index), reason=reason)
-                    for index in chunk
-                ]
-            )
-            await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
-
     async def _finish(self, state: State, reason: str | None) -> MassPayoutResult:
         self._reason = reason
         self._set_state(state, reason)
@@ -343,24 +223,6 @@ class MassPayoutWorkflow(ScheduledSaga):
                 "released": str(self._amounts["released"]),
             },
         )
-
-
-def _plan_deals(request: MassPayoutInput) -> list[DealSummary]:
-    size = (
-        request.items_per_deal or CURRENCIES[request.currency].items_per_mass_payout
-        if request.currency in CURRENCIES
-        else 100
-    )
-    return [
-        DealSummary(
-            index=index,
-            workflow_id=mass_deal_workflow_id(mass_deal_key(request.idempotency_key, index)),
-            first_item=start,
-            items=min(size, len(request.recipients) - start),
-            state="PENDING",
-        )
-        for index, start in enumerate(range(0, len(request.recipients), size))
-    ]
 
 
 def _validate(request: MassPayoutInput) -> None:
