@@ -88,16 +88,16 @@ def check_payment(
     spec = CURRENCIES.get(currency)
     if spec is None:
         known = ", ".join(CURRENCIES)
-        return [
+        problems.append(
             FieldProblem(f"{prefix}currency", f"unknown currency {currency!r} (known: {known})")
-        ]
-    if not spec.address.match(address):
+        )
+    elif not spec.address.match(address):
         problems.append(
             FieldProblem(f"{prefix}address", f"{address!r} is not a {spec.chain} address")
         )
     if not amount.is_finite() or amount <= 0:
         problems.append(FieldProblem(f"{prefix}amount", "must be greater than 0"))
-    elif decimals_of(amount) > spec.scale:
+    elif spec is not None and decimals_of(amount) > spec.scale:
         problems.append(
             FieldProblem(
                 f"{prefix}amount",

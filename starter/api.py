@@ -30,12 +30,16 @@ from workflows.payout_models import (
     RescheduleInput,
     RescheduleResult,
     ResendPolicy,
+    SagaState,
 )
 from workflows.single_payout import SinglePayoutWorkflow
 
 from .idempotent_start import KeyReusedError as KeyReusedError  # part of this API
 from .idempotent_start import fingerprint, start_idempotently
 from .mass_api import MassPayouts
+from .saga_errors import PayoutEndedError as PayoutEndedError
+from .saga_errors import PayoutNotFoundError as PayoutNotFoundError
+from .saga_errors import ended_state
 from .settings import Settings
 from .temporal_client import connect
 
@@ -62,10 +66,6 @@ class InvalidPayoutError(ValueError):
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(map(str, problems)))
         self.problems = problems
-
-
-class PayoutNotFoundError(LookupError):
-    """Raised when no saga, single or mass, runs under a key."""
 
 
 class PayoutSummary(BaseModel):
@@ -134,14 +134,22 @@ class Payouts:
     async def cancel(
         self, key: uuid.UUID, reason: str = "canceled by the merchant"
     ) -> CancelResult:
-        return await self._handle(key).execute_update(
-            SinglePayoutWorkflow.cancel, CancelInput(reason=reason)
-        )
+        try:
+            return await self._handle(key).execute_update(
+                SinglePayoutWorkflow.cancel, CancelInput(reason=reason)
+            )
+        except RPCError as exc:
+            ended = await ended_state(self._handle(key), exc)
+            return CancelResult(accepted=False, state=ended, message=f"already {ended}")
 
     async def reschedule(self, key: uuid.UUID, execution_date: datetime) -> RescheduleResult:
-        return await self._handle(key).execute_update(
-            SinglePayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
-        )
+        try:
+            return await self._handle(key).execute_update(
+                SinglePayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
+            )
+        except RPCError as exc:
+            ended = await ended_state(self._handle(key), exc)
+            raise PayoutEndedError(f"payout {key} has already ended {ended}") from exc
 
     async def result(self, key: uuid.UUID) -> PayoutResult:
         """Wait for the saga to end and return its outcome."""
@@ -150,7 +158,9 @@ class Payouts:
     async def list(self, *, state: str | None = None, limit: int = 50) -> list[PayoutSummary]:
         query = "WorkflowType = 'SinglePayout'"
         if state:
-            query += f" AND PayoutState = '{state.upper()}'"
+            if state.upper() not in SagaState.__members__:
+                raise ValueError(f"state: expected one of {', '.join(SagaState)}, got {state!r}")
+            query += f" AND PayoutState = '{SagaState[state.upper()]}'"
         summaries = []
         async for execution in self._client.list_workflows(query, limit=limit):
             attributes = execution.typed_search_attributes

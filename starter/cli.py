@@ -133,16 +133,29 @@ def demo() -> None:
 
 def main() -> None:
     """Console-script entry: any bad input ends with one line naming the problem."""
+    _exit(_run_app())
+
+
+def _run_app() -> int:
     try:
         code = app(standalone_mode=False)
     except (SettingsError, CliError) as exc:
         print(f"payouts: {exc}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", 2))
+        return int(getattr(exc, "exit_code", 2))
     except typer.Abort:
-        sys.exit(130)
+        return 130
     except typer.TyperException as exc:  # usage errors: unknown verb, missing or bad option
         format_message = getattr(exc, "format_message", None)
         message = format_message() if format_message else str(exc)
         print(f"payouts: {message}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", 2))
-    sys.exit(code if isinstance(code, int) else 0)
+        return int(getattr(exc, "exit_code", 2))
+    return code if isinstance(code, int) else 0
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter teardown: after a failed connect, the Temporal SDK's core thread
+    can race Python's shutdown and abort the process (exit 134) instead of returning our code.
+    Every resource is closed by now; only buffered output needs flushing."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

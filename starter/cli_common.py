@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Annotated, TypeVar
 
 import typer
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from activities.currencies import parse_amount
 
-from .api import PayoutNotFoundError, Payouts
+from .api import KeyReusedError, PayoutEndedError, PayoutNotFoundError, Payouts
 from .settings import Settings
 
 
@@ -43,8 +45,14 @@ def run_with_payouts(call: Callable[[Payouts], Awaitable[ResultT]]) -> ResultT:
 
     try:
         return asyncio.run(go())
-    except PayoutNotFoundError as exc:
+    except KeyReusedError as exc:
+        raise CliError(str(exc)) from exc
+    except (PayoutNotFoundError, PayoutEndedError) as exc:
         raise CliError(str(exc), exit_code=1) from exc
+    except WorkflowUpdateFailedError as exc:  # e.g. "too late to reschedule"
+        raise CliError(str(exc.cause or exc), exit_code=1) from exc
+    except RPCError as exc:
+        raise CliError(f"Temporal refused: {exc}", exit_code=1) from exc
     except RuntimeError as exc:  # the Temporal client's connection errors
         raise CliError(f"cannot reach Temporal: {exc}", exit_code=1) from exc
 

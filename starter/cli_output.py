@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
+import uuid
+from datetime import date, datetime
+from typing import Any
 
+import simplejson
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -16,10 +20,21 @@ console = Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def emit_json(model: BaseModel | list[BaseModel]) -> None:
-    if isinstance(model, list):
-        print("[" + ",".join(item.model_dump_json() for item in model) + "]")
-    else:
-        print(model.model_dump_json())
+    """One JSON document; money stays an exact number, as on the provider's wire."""
+    value: Any = (
+        [item.model_dump(mode="python") for item in model]
+        if isinstance(model, list)
+        else model.model_dump(mode="python")
+    )
+    print(simplejson.dumps(value, use_decimal=True, default=_plain))
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def print_status(status: PayoutStatus) -> None:

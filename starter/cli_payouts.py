@@ -7,7 +7,13 @@ from typing import Annotated
 import typer
 
 from workflows.mass_models import MassCancelResult, MassProgress
-from workflows.payout_models import CancelResult, PayoutStatus, RescheduleResult, ResendPolicy
+from workflows.payout_models import (
+    CancelResult,
+    PayoutStatus,
+    RescheduleResult,
+    ResendPolicy,
+    SagaState,
+)
 
 from .api import PayoutRequest, Payouts, validate
 from .cli_common import (
@@ -163,6 +169,8 @@ def list_payouts(
 ) -> None:
     """List payout sagas, newest first (uses the PayoutState search attribute)."""
     bounded("limit", limit, 1)
+    if state and state.upper() not in SagaState.__members__:
+        raise CliError(f"state: expected one of {', '.join(SagaState)}, got {state!r}")
     found = run_with_payouts(lambda payouts: payouts.list(state=state, limit=limit))
     if as_json:
         emit_json(list(found))

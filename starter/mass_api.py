@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.mass_activities import MassFundsInput
 from activities.payout_models import FundsCheck
@@ -36,6 +37,7 @@ from workflows.payout_models import CancelInput, RescheduleInput, RescheduleResu
 
 from .idempotent_start import fingerprint, start_idempotently
 from .mass_csv import InvalidMassListError, ParsedList, RowProblem, parse_mass_items
+from .saga_errors import PayoutEndedError, ended_state
 from .settings import Settings
 
 
@@ -138,14 +140,22 @@ class MassPayouts:
     async def cancel(
         self, key: uuid.UUID, reason: str = "canceled by the merchant"
     ) -> MassCancelResult:
-        return await self._handle(key).execute_update(
-            MassPayoutWorkflow.cancel, CancelInput(reason=reason)
-        )
+        try:
+            return await self._handle(key).execute_update(
+                MassPayoutWorkflow.cancel, CancelInput(reason=reason)
+            )
+        except RPCError as exc:
+            ended = await ended_state(self._handle(key), exc)
+            return MassCancelResult(accepted=False, state=ended, message=f"already {ended}")
 
     async def reschedule(self, key: uuid.UUID, execution_date: datetime) -> RescheduleResult:
-        return await self._handle(key).execute_update(
-            MassPayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
-        )
+        try:
+            return await self._handle(key).execute_update(
+                MassPayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
+            )
+        except RPCError as exc:
+            ended = await ended_state(self._handle(key), exc)
+            raise PayoutEndedError(f"mass payout {key} has already ended {ended}") from exc
 
     async def result(self, key: uuid.UUID) -> MassPayoutResult:
         return await self._handle(key).result()

@@ -55,7 +55,7 @@ def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
             return _answer(200, "not ours")
         try:
             workflow_id = await _signal_saga(client, provider_key, event)
-        except RPCError as exc:
+        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
             bound.error("webhook.temporal_unavailable", error=str(exc))
             return _answer(503, "Temporal is unreachable; retry later")
         if workflow_id is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.client import CalypsoClient
-from activities.ledger import SqliteLedger
+from activities.ledger import EntryState, SqliteLedger
 from activities.models import CreateWebhookSubscriptionRequest
 from activities.payout_activities import PayoutActivities
 from sandbox.server import SandboxHandle, running_sandbox
@@ -35,11 +35,11 @@ from starter.search_attribute_setup import register_search_attributes
 from starter.webhook_receiver import create_receiver_app
 from starter.worker import build_worker
 from workflows.keys import single_payout_workflow_id
-from workflows.payout_models import PayoutInput, PayoutResult
+from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 from workflows.single_payout import SinglePayoutWorkflow
 
-from ..contract.conftest import Control, credentials
+from ..contract.conftest import Control, credentials, eventually
 
 SANDBOX = SandboxSettings(step_delay_seconds=0.05, webhook_time_scale=0.001)
 
@@ -198,3 +198,51 @@ async def dev_stack(
     """The default stack on the local dev server (for updates: cancel, reschedule)."""
     async with start_stack(dev_server.client, sandbox_server, sandbox, tmp_path) as running:
         yield running
+
+
+# --- helpers for the saga tests ------------------------------------------------------------------
+
+CREATE_PATH = "/api/v1/payout/create"
+
+
+async def saga_status(handle: WorkflowHandle[Any, Any]) -> PayoutStatus:
+    status: PayoutStatus = await handle.query(SinglePayoutWorkflow.status)
+    return status
+
+
+async def wait_for_status(
+    handle: WorkflowHandle[Any, Any],
+    check: Callable[[PayoutStatus], bool],
+    *,
+    deadline: float = 15.0,
+) -> PayoutStatus:
+    """Query `status` until `check` holds; returns the status that satisfied it."""
+
+    async def probe() -> PayoutStatus | None:
+        status = await saga_status(handle)
+        return status if check(status) else None
+
+    found: PayoutStatus = await eventually(probe, deadline=deadline)
+    return found
+
+
+async def api_requests(control: Control, path: str = CREATE_PATH) -> list[dict[str, Any]]:
+    """The sandbox's log of provider API calls on `path` (default: payout creation)."""
+    logged: list[dict[str, Any]] = await control.get(f"/sandbox/requests?path={path}")
+    return logged
+
+
+async def ledger_state(stack: Stack, saga_input: PayoutInput) -> EntryState | None:
+    entry = await stack.ledger.entry(str(saga_input.idempotency_key))
+    return entry.state if entry is not None else None
+
+
+def timeline_notes(status: PayoutStatus, source: str) -> list[tuple[str | None, str | None]]:
+    """(state, note) of every timeline entry from `source` (saga, webhook, poll, api, …)."""
+    return [(entry.state, entry.note) for entry in status.timeline if entry.source == source]
+
+
+async def provider_state_is(control: Control, payout_id: str, state: str) -> bool:
+    """Whether the sandbox's payout `payout_id` is in `state` now (for `eventually`)."""
+    payout: dict[str, Any] = await control.get(f"/sandbox/payouts/{payout_id}")
+    return bool(payout["state"] == state)
