@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
@@ -31,6 +31,7 @@ class ProviderFollower:
         fetch: Callable[[UUID], Awaitable[ProviderPayout]],
         timeline: Timeline,
         poll_interval: timedelta,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.provider_key = provider_key
         self.provider_id: str | None = None
@@ -38,6 +39,8 @@ class ProviderFollower:
         self.confirmed_final: ProviderPayout | None = None
         self.latest: ProviderPayout | None = None
         self.tx_hash: str | None = None
+        self.next_poll_at: datetime | None = None
+        self._on_change = on_change  # the saga's bookkeeping, told of every new fact
         self._fetch = fetch
         self._timeline = timeline
         self._poll_interval = poll_interval
@@ -64,6 +67,7 @@ class ProviderFollower:
         if moved or self.confirmed_final is payout:
             self._timeline.add(source, "payout", payout.state, None)
         self.tx_hash = payout.tx_hash or self.tx_hash
+        self._on_change()
 
     async def follow(self, interrupt: Callable[[], bool] = lambda: False) -> ProviderPayout | None:
         """Until the final state is confirmed (returned), or `interrupt()` turns true (None)."""
@@ -83,7 +87,8 @@ class ProviderFollower:
                     self.apply(await self._fetch(self.provider_key), "api")
                     continue
                 if timer is None:
-                    wait = max(last_hint + interval - workflow.now(), timedelta(0))
+                    self.next_poll_at = last_hint + interval
+                    wait = max(self.next_poll_at - workflow.now(), timedelta(0))
                     timer = asyncio.create_task(asyncio.sleep(wait.total_seconds()))
                 poll_due: asyncio.Task[None] = timer
                 await workflow.wait_condition(
@@ -102,6 +107,7 @@ class ProviderFollower:
                         interval = min(interval * 2, base * POLL_BACKOFF_CAP)
             return self.confirmed_final
         finally:
+            self.next_poll_at = None
             if timer is not None:
                 timer.cancel()
 
@@ -119,5 +125,6 @@ class ProviderFollower:
             if not moved and event.type == "PAYOUT_CHANGE_STATUS":
                 note = "already known" if event.status == known else "ignored: stale"
             self._timeline.add("webhook", event.type, event.status, note)
-            if moved and self.tracker.final:
-                self._needs_confirmation = True
+            if moved:
+                self._needs_confirmation = self.tracker.final
+                self._on_change()

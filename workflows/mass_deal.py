@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.payout_models import CancelProviderInput, FetchPayoutInput, ProviderPayout
 
+    from .activity_options import CALL
     from .follower import ProviderFollower
     from .keys import attempt_key, mass_deal_workflow_id
     from .mass_models import (
@@ -37,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         MassItem,
     )
     from .payout_models import ProviderEvent, SagaState
-    from .saga_bookkeeping import CALL
     from .saga_timeline import Timeline
 
 

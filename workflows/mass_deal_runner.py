@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ledger import ReleaseRequest
     from activities.mass_activities import LedgerBatch, MassActivities
 
+    from .activity_options import CALL
     from .keys import mass_deal_key, mass_deal_workflow_id
     from .mass_deal import MassDealWorkflow, item_ledger_key
     from .mass_models import (
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         MassPayoutInput,
     )
     from .payout_models import SagaState as State
-    from .saga_bookkeeping import CALL
 
 LEDGER_BATCH_ITEMS = 2000
 

@@ -9,7 +9,6 @@ Workflow id `mass-payout-<idempotencyKey>`.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
@@ -22,9 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.currencies import check_execution_date, check_payment
     from activities.ledger import ReserveRequest
     from activities.mass_activities import LedgerBatch, MassActivities, MassFundsInput
-    from activities.payout_activities import PayoutActivities
 
     from . import search_attributes as sa
+    from .activity_options import CALL
     from .mass_deal import item_ledger_key
     from .mass_deal_runner import LEDGER_BATCH_ITEMS, DealRunner, plan_deals
     from .mass_models import (
@@ -34,9 +33,9 @@ with workflow.unsafe.imports_passed_through():
         MassPayoutResult,
         MassProgress,
     )
+    from .merchant_notices import MerchantNotices
     from .payout_models import FINAL_SAGA_STATES, CancelInput, RescheduleInput, RescheduleResult
     from .payout_models import SagaState as State
-    from .saga_bookkeeping import CALL
     from .saga_scheduling import SagaEnded, ScheduledSaga
     from .saga_timeline import Timeline
 
@@ -57,7 +56,7 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
         self._amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
         self._sent = 0
         self._not_cancelable: list[int] = []
-        self._notifications: list[Any] = []
+        self._notices = MerchantNotices(request.notify_merchant, self._timeline)
 
     @workflow.run
     async def run(self, request: MassPayoutInput) -> MassPayoutResult:
@@ -127,13 +126,7 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
 
     @workflow.update
     def reschedule(self, request: RescheduleInput) -> RescheduleResult:
-        self._execution_date = request.execution_date
-        self._rescheduled = True
-        workflow.upsert_search_attributes(
-            [sa.PAYOUT_EXECUTION_DATE.value_set(request.execution_date)]
-        )
-        self._timeline.add("operator", "rescheduled", None, request.execution_date.isoformat())
-        return RescheduleResult(execution_date=request.execution_date, message="rescheduled")
+        return self._reschedule(request)
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleInput) -> None:
@@ -177,7 +170,7 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
     async def _finish(self, state: State, reason: str | None) -> MassPayoutResult:
         self._reason = reason
         self._set_state(state, reason)
-        await asyncio.gather(*self._notifications)
+        await self._notices.flush()
         return MassPayoutResult(
             key=self._request.idempotency_key,
             state=state,
@@ -200,15 +193,11 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
             f"{state}, {done} done ({self._counts[ItemState.COMPLETED]} paid)"
         )
         if self._request.notify_merchant:
-            self._notifications.append(
-                workflow.start_activity_method(
-                    PayoutActivities.notify_merchant, self._callback_event(note), **CALL
-                )
-            )
+            self._notices.send(self._callback_event(note))
 
     def _callback_event(self, note: str | None) -> CallbackEvent:
         return CallbackEvent(
-            event_id=f"{workflow.info().workflow_id}/{len(self._timeline.entries)}",
+            event_id=self._notices.next_event_id(),
             payout_key=str(self._request.idempotency_key),
             kind="mass",
             state=self._state,

@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.mass_activities import MassActivities, MassFundsInput
     from activities.payout_models import FundsCheck
 
-    from .saga_bookkeeping import CALL
+    from .activity_options import CALL
 
 
 @workflow.defn(name="MassPayoutPreview")

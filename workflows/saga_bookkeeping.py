@@ -1,25 +1,26 @@
 """The saga's memory and how it is shown: provider hints applied in order, timeline, details.
 
 The workflow class in `single_payout.py` drives the steps; this base class keeps what it learned
-(attempts, provider state, fee, hash), folds webhooks and API reads into it forward-only, and
-publishes it: search attributes, the UI's current details, merchant callbacks, the status query.
+(attempts, provider state via each attempt's `ProviderFollower`, fee, hash) and publishes it:
+search attributes, the UI's current details, merchant callbacks, the status query.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
-    from activities.payout_activities import PayoutActivities
     from activities.payout_models import ProviderPayout
 
     from . import search_attributes as sa
+    from .follower import ProviderFollower
+    from .merchant_notices import MerchantNotices
     from .payout_models import (
         Attempt,
         PayoutInput,
@@ -27,15 +28,10 @@ with workflow.unsafe.imports_passed_through():
         ProviderEvent,
         SagaState,
     )
-    from .provider_tracking import FINAL_PROVIDER_STATES, ProviderTracker
     from .saga_timeline import Timeline
 
-CALL: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-    ),
-}
+
+Fetch = Callable[[UUID], Awaitable[ProviderPayout]]
 
 
 class SagaBookkeeping:
@@ -48,22 +44,23 @@ class SagaBookkeeping:
         self._cancel_reason: str | None = None
         self._creating = False
         self._attempts: list[Attempt] = []
-        self._tracker = ProviderTracker()
-        self._confirmed_final: ProviderPayout | None = None
-        self._needs_confirmation = False
-        self._events: list[ProviderEvent] = []
+        self._follower: ProviderFollower | None = None  # the current attempt's
+        self._early: list[ProviderEvent] = []  # webhooks before the create call returned
         self._fee: Decimal | None = None
         self._tx_hash: str | None = None
-        self._next_poll_at: datetime | None = None
         self._timeline = Timeline()
-        self._notifications: list[Any] = []
+        self._notices = MerchantNotices(request.notify_merchant, self._timeline)
+
+    @property
+    def _provider_state(self) -> str | None:
+        return self._follower.tracker.state if self._follower else None
 
     def _snapshot(self) -> PayoutStatus:
         current = self._attempts[-1] if self._attempts else None
         return PayoutStatus(
             key=self._request.idempotency_key,
             state=self._state,
-            provider_state=self._tracker.state,
+            provider_state=self._provider_state,
             provider_id=current.provider_id if current else None,
             amount=self._request.amount,
             currency=self._request.currency,
@@ -74,51 +71,41 @@ class SagaBookkeeping:
             errors=current.errors if current else [],
             attempts=self._attempts,
             execution_date=self._execution_date,
-            next_poll_at=self._next_poll_at,
+            next_poll_at=self._follower.next_poll_at if self._follower else None,
             timeline=self._timeline.entries,
         )
 
-    # ------------------------------------------------------------------------------
+    def _hint(self, event: ProviderEvent) -> None:
+        """A webhook: to the current attempt's follower, kept for later, or recorded as stray."""
+        if self._creating or self._follower is None:
+            self._early.append(event)
+        elif not self._follower.hint(event):
+            self._timeline.add("webhook", event.type, event.status, "ignored: another attempt")
 
-    def _drain_events(self) -> None:
-        current = self._attempts[-1]
-        while self._events:
-            event = self._events.pop(0)
-            if (
-                event.provider_key != current.provider_key
-                and event.provider_id != current.provider_id
-            ):
+    def _follow_attempt(self, provider_key: UUID, fetch: Fetch) -> ProviderFollower:
+        """A follower for a new attempt, given the webhooks that came before it existed."""
+        follower = ProviderFollower(
+            provider_key,
+            fetch,
+            self._timeline,
+            timedelta(seconds=self._request.poll_interval_seconds),
+            on_change=self._on_provider_change,
+        )
+        self._follower, early, self._early = follower, self._early, []
+        for event in early:
+            if not follower.hint(event):
                 self._timeline.add("webhook", event.type, event.status, "ignored: another attempt")
-                continue
-            if self._tracker.is_duplicate(event.type, event.status, event.tx_hash):
-                self._timeline.add("webhook", event.type, event.status, "ignored: duplicate")
-                continue
-            if event.tx_hash and not self._tx_hash:
-                self._tx_hash = event.tx_hash
-            known = self._tracker.state
-            moved = self._tracker.observe(event.status)
-            note = None
-            if not moved and event.type == "PAYOUT_CHANGE_STATUS":
-                note = "already known" if event.status == known else "ignored: stale"
-            self._timeline.add("webhook", event.type, event.status, note)
-            if moved:
-                current.provider_state = self._tracker.state
-                self._needs_confirmation = self._tracker.final
-                self._update_details()
+        return follower
 
-    def _apply(self, payout: ProviderPayout, source: str) -> None:
-        """A payout read from the provider's API: authoritative for final states."""
-        current = self._attempts[-1]
-        moved = self._tracker.observe(payout.state)
-        if payout.state in FINAL_PROVIDER_STATES:
-            self._tracker.state = payout.state
-            self._confirmed_final = payout
-        if moved or self._confirmed_final is payout:
-            self._timeline.add(source, "payout", payout.state, None)
-        current.provider_state = self._tracker.state
-        current.errors = payout.errors
-        self._fee = payout.fee if payout.fee is not None else self._fee
-        self._tx_hash = payout.tx_hash or self._tx_hash
+    def _on_provider_change(self) -> None:
+        if self._follower is None or not self._attempts:
+            return
+        current, latest = self._attempts[-1], self._follower.latest
+        current.provider_state = self._follower.tracker.state
+        if latest is not None:
+            current.errors = latest.errors
+            self._fee = latest.fee if latest.fee is not None else self._fee
+        self._tx_hash = self._follower.tx_hash or self._tx_hash
         self._update_details()
 
     def _set_state(self, state: SagaState, note: str | None) -> None:
@@ -127,19 +114,15 @@ class SagaBookkeeping:
         workflow.upsert_search_attributes([sa.PAYOUT_STATE.value_set(state)])
         self._update_details()
         if self._request.notify_merchant:
-            self._notifications.append(
-                workflow.start_activity_method(
-                    PayoutActivities.notify_merchant, self._callback_event(note), **CALL
-                )
-            )
+            self._notices.send(self._callback_event(note))
 
     def _callback_event(self, note: str | None) -> CallbackEvent:
         return CallbackEvent(
-            event_id=f"{workflow.info().workflow_id}/{len(self._timeline.entries)}",
+            event_id=self._notices.next_event_id(),
             payout_key=str(self._request.idempotency_key),
             kind="single",
             state=self._state,
-            provider_state=self._tracker.state,
+            provider_state=self._provider_state,
             amount=self._request.amount,
             currency=self._request.currency,
             fee=self._fee,
@@ -150,7 +133,7 @@ class SagaBookkeeping:
 
     def _update_details(self) -> None:
         address = self._request.deposit_address
-        provider = f" (provider {self._tracker.state})" if self._tracker.state else ""
+        provider = f" (provider {self._provider_state})" if self._provider_state else ""
         workflow.set_current_details(
             f"Pay {self._request.amount} {self._request.currency} to {address[:6]}…{address[-4:]}, "
             f"{self._state}{provider}"

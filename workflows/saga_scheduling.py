@@ -13,7 +13,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.payout_models import FundsCheck
 
-    from .payout_models import SagaState
+    from . import search_attributes as sa
+    from .payout_models import RescheduleInput, RescheduleResult, SagaState
+    from .saga_timeline import Timeline
 
 FUNDS_RECHECK_FIRST = timedelta(seconds=30)
 FUNDS_RECHECK_MAX = timedelta(minutes=15)
@@ -33,6 +35,7 @@ class ScheduledSaga:
     """Mixed into a saga workflow, which provides `_state` and `_set_state`."""
 
     _state: SagaState
+    _timeline: Timeline
     _execution_date: datetime | None
     _rescheduled: bool = False
     _cancel_reason: str | None = None
@@ -68,6 +71,16 @@ class ScheduledSaga:
             await self._sleep(min(pause, deadline - workflow.now()), lambda: False)
             self._raise_if_canceled()
             pause = min(pause * 2, FUNDS_RECHECK_MAX)
+
+    def _reschedule(self, request: RescheduleInput) -> RescheduleResult:
+        """The body of every saga's `reschedule` update: wakes the execution-date timer."""
+        self._execution_date = request.execution_date
+        self._rescheduled = True
+        workflow.upsert_search_attributes(
+            [sa.PAYOUT_EXECUTION_DATE.value_set(request.execution_date)]
+        )
+        self._timeline.add("operator", "rescheduled", None, request.execution_date.isoformat())
+        return RescheduleResult(execution_date=request.execution_date, message="rescheduled")
 
     def _check_reschedule(self, execution_date: datetime) -> None:
         """Update validator: rejected updates never reach history."""

@@ -8,9 +8,8 @@ resend as a new derived key. `cancel` and `reschedule` are updates; `status` is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
-from typing import Any
+from uuid import UUID
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -30,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from . import search_attributes as sa
+    from .activity_options import CALL
     from .keys import attempt_key
     from .payout_models import (
         FINAL_SAGA_STATES,
@@ -44,25 +44,13 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
         SagaState,
     )
-    from .provider_tracking import FINAL_PROVIDER_STATES, ProviderTracker
-    from .saga_bookkeeping import CALL, SagaBookkeeping
-
-FUNDS_RECHECK_FIRST = timedelta(seconds=30)
-FUNDS_RECHECK_MAX = timedelta(minutes=15)
-POLL_BACKOFF_CAP = 32  # the poll interval doubles while nothing happens, up to 32 times the setting
-
-
-class _Ended(Exception):
-    """Internal: the saga reached a final state for `reason`; compensation follows."""
-
-    def __init__(self, state: SagaState, reason: str) -> None:
-        super().__init__(reason)
-        self.state = state
-        self.reason = reason
+    from .provider_tracking import FINAL_PROVIDER_STATES
+    from .saga_bookkeeping import SagaBookkeeping
+    from .saga_scheduling import SagaEnded, ScheduledSaga
 
 
 @workflow.defn(name="SinglePayout")
-class SinglePayoutWorkflow(SagaBookkeeping):
+class SinglePayoutWorkflow(SagaBookkeeping, ScheduledSaga):
     @workflow.init
     def __init__(self, request: PayoutInput) -> None:
         super().__init__(request)
@@ -77,20 +65,7 @@ class SinglePayoutWorkflow(SagaBookkeeping):
                 "; ".join(map(str, problems)), type="InvalidPayout", non_retryable=True
             )
         workflow.upsert_search_attributes(
-            [
-                sa.PAYOUT_KIND.value_set("single"),
-                sa.PAYOUT_CURRENCY.value_set(request.currency),
-                *(
-                    [sa.PAYOUT_EXTERNAL_ID.value_set(request.external_id)]
-                    if request.external_id
-                    else []
-                ),
-                *(
-                    [sa.PAYOUT_EXECUTION_DATE.value_set(request.execution_date)]
-                    if request.execution_date
-                    else []
-                ),
-            ]
+            sa.initial("single", request.currency, request.external_id, request.execution_date)
         )
         self._set_state(SagaState.RECEIVED, "saga started")
         try:
@@ -98,24 +73,26 @@ class SinglePayoutWorkflow(SagaBookkeeping):
             await self._wait_for_execution_date()
             attempt = 0
             while True:
-                funds = await self._wait_for_funds()
+                funds = await self._wait_for_funds(
+                    self._check_funds, request.funds_wait_seconds, request.currency
+                )
                 if request.max_fee is not None and funds.fee > request.max_fee:
                     too_high = f"fee {funds.fee} {request.currency} is above the maximum"
-                    raise _Ended(SagaState.REJECTED, f"{too_high} {request.max_fee}")
+                    raise SagaEnded(SagaState.REJECTED, f"{too_high} {request.max_fee}")
                 final = await self._send_and_follow(attempt)
                 if final.state == "COMPLETED":
                     await self._settle(final)
                     return await self._finish(SagaState.COMPLETED, None)
                 if final.state == "CANCELED":
-                    raise _Ended(
+                    raise SagaEnded(
                         SagaState.CANCELED, final.cancel_message or "canceled at the provider"
                     )
                 failure = f"provider {final.state}: {'; '.join(final.errors) or 'no reason given'}"
                 if attempt >= request.resend.max_resends:
-                    raise _Ended(SagaState.FAILED, failure)
+                    raise SagaEnded(SagaState.FAILED, failure)
                 attempt += 1
                 await self._wait_to_resend(failure, attempt)
-        except _Ended as ended:
+        except SagaEnded as ended:
             await self._release(ended.reason)
             return await self._finish(ended.state, ended.reason)
         except ActivityError as error:
@@ -131,7 +108,7 @@ class SinglePayoutWorkflow(SagaBookkeeping):
     @workflow.signal
     def provider_event(self, event: ProviderEvent) -> None:
         """A webhook from the receiver; only a hint, applied in order by the follow loop."""
-        self._events.append(event)
+        self._hint(event)
 
     @workflow.query
     def status(self) -> PayoutStatus:
@@ -143,7 +120,8 @@ class SinglePayoutWorkflow(SagaBookkeeping):
             return CancelResult(accepted=False, state=self._state, message=f"already {self._state}")
         await workflow.wait_condition(lambda: not self._creating)
         current = self._attempts[-1] if self._attempts else None
-        if current is None or current.provider_id is None or self._tracker.final:
+        follower = self._follower
+        if current is None or current.provider_id is None or not follower or follower.tracker.final:
             # Nothing live at the provider: stop here; the run loop releases the reservation.
             self._cancel_reason = request.reason
             await workflow.wait_condition(lambda: self._state in FINAL_SAGA_STATES)
@@ -165,7 +143,7 @@ class SinglePayoutWorkflow(SagaBookkeeping):
         )
         self._timeline.add("api", "cancel", None, outcome.message)
         if outcome.payout is not None:
-            self._apply(outcome.payout, "api")
+            follower.apply(outcome.payout, "api")
         if not outcome.accepted:
             return CancelResult(accepted=False, state=self._state, message=outcome.message)
         await workflow.wait_condition(lambda: self._state in FINAL_SAGA_STATES)
@@ -173,20 +151,11 @@ class SinglePayoutWorkflow(SagaBookkeeping):
 
     @workflow.update
     def reschedule(self, request: RescheduleInput) -> RescheduleResult:
-        self._execution_date = request.execution_date
-        self._rescheduled = True
-        workflow.upsert_search_attributes(
-            [sa.PAYOUT_EXECUTION_DATE.value_set(request.execution_date)]
-        )
-        self._timeline.add("operator", "rescheduled", None, request.execution_date.isoformat())
-        return RescheduleResult(execution_date=request.execution_date, message="rescheduled")
+        return self._reschedule(request)
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleInput) -> None:
-        if request.execution_date.tzinfo is None:
-            raise ValueError("execution_date: must include a timezone")
-        if self._state not in (SagaState.RECEIVED, SagaState.SCHEDULED):
-            raise ValueError(f"too late to reschedule: the payout is {self._state}")
+        self._check_reschedule(request.execution_date)
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -203,52 +172,27 @@ class SinglePayoutWorkflow(SagaBookkeeping):
                 **CALL,
             )
         except ActivityError as error:
-            raise _Ended(
+            raise SagaEnded(
                 SagaState.REJECTED, f"ledger refused the reservation: {error.cause}"
             ) from error
         self._timeline.add(
             "saga", "reserved", None, f"{self._request.amount} {self._request.currency}"
         )
 
-    async def _wait_for_execution_date(self) -> None:
-        while self._execution_date is not None and self._execution_date > workflow.now():
-            self._set_state(
-                SagaState.SCHEDULED, f"waiting until {self._execution_date.isoformat()}"
-            )
-            self._rescheduled = False
-            await self._sleep((self._execution_date - workflow.now()), lambda: self._rescheduled)
-            self._raise_if_canceled()
-        self._raise_if_canceled()
-
-    async def _wait_for_funds(self) -> FundsCheck:
-        self._set_state(SagaState.CHECKING_FUNDS, None)
-        deadline = workflow.now() + timedelta(seconds=self._request.funds_wait_seconds)
-        pause = FUNDS_RECHECK_FIRST
-        while True:
-            funds: FundsCheck = await workflow.execute_activity_method(
-                PayoutActivities.check_funds,
-                FundsCheckInput(currency=self._request.currency, amount=self._request.amount),
-                **CALL,
-            )
-            self._fee = funds.fee
-            if funds.enough:
-                return funds
-            shortfall = (
-                f"balance {funds.balance} < amount + fee {funds.needed} {self._request.currency}"
-            )
-            if workflow.now() >= deadline:
-                raise _Ended(SagaState.FAILED, f"insufficient_funds: {shortfall}")
-            self._set_state(SagaState.WAITING_FOR_FUNDS, shortfall)
-            await self._sleep(min(pause, deadline - workflow.now()), lambda: False)
-            self._raise_if_canceled()
-            pause = min(pause * 2, FUNDS_RECHECK_MAX)
+    async def _check_funds(self) -> FundsCheck:
+        funds: FundsCheck = await workflow.execute_activity_method(
+            PayoutActivities.check_funds,
+            FundsCheckInput(currency=self._request.currency, amount=self._request.amount),
+            **CALL,
+        )
+        self._fee = funds.fee
+        return funds
 
     async def _send_and_follow(self, attempt: int) -> ProviderPayout:
         self._raise_if_canceled()
         key = attempt_key(self._request.idempotency_key, attempt)
         self._attempts.append(Attempt(number=attempt, provider_key=key))
-        self._tracker = ProviderTracker()
-        self._confirmed_final = None
+        self._follower = None
         self._set_state(SagaState.CREATING, f"attempt {attempt}, provider key {key}")
         self._creating = True
         try:
@@ -270,46 +214,13 @@ class SinglePayoutWorkflow(SagaBookkeeping):
         self._attempts[-1].provider_id = payout.id
         workflow.upsert_search_attributes([sa.CALYPSO_PAYOUT_ID.value_set(payout.id)])
         self._set_state(SagaState.SUBMITTED, f"provider payout {payout.id}")
-        self._apply(payout, "api")
-        return await self._follow(key)
+        follower = self._follow_attempt(key, self._fetch)
+        follower.apply(payout, "api")
+        final = await follower.follow()
+        assert final is not None  # follow() without an interrupt returns only when final
+        return final
 
-    async def _follow(self, key: Any) -> ProviderPayout:
-        """Apply webhooks as they come; poll when none came for a poll interval (backing off).
-
-        One durable timer per quiet interval, not one per webhook: a webhook does not restart
-        the timer, it only moves the next poll to an interval after the latest hint.
-        """
-        base = timedelta(seconds=self._request.poll_interval_seconds)
-        interval = base
-        last_hint = workflow.now()
-        timer: asyncio.Task[None] | None = None
-        while self._confirmed_final is None:
-            if self._events:
-                self._drain_events()
-                last_hint, interval = workflow.now(), base
-            if self._needs_confirmation:
-                self._needs_confirmation = False
-                self._apply(await self._fetch(key), "api")
-                continue
-            if timer is None:
-                self._next_poll_at = last_hint + interval
-                wait = max(self._next_poll_at - workflow.now(), timedelta(0))
-                timer = asyncio.create_task(asyncio.sleep(wait.total_seconds()))
-            poll_due: asyncio.Task[None] = timer
-            await workflow.wait_condition(
-                lambda: bool(self._events) or poll_due.done() or self._confirmed_final is not None  # noqa: B023 - awaited right here
-            )
-            if timer.done():
-                timer = None
-                if workflow.now() - last_hint >= interval:
-                    self._apply(await self._fetch(key), "poll")
-                    last_hint, interval = workflow.now(), min(interval * 2, base * POLL_BACKOFF_CAP)
-        if timer is not None:
-            timer.cancel()
-        self._next_poll_at = None
-        return self._confirmed_final
-
-    async def _fetch(self, key: Any) -> ProviderPayout:
+    async def _fetch(self, key: UUID) -> ProviderPayout:
         return await workflow.execute_activity_method(
             PayoutActivities.fetch_payout, FetchPayoutInput(provider_key=key), **CALL
         )
@@ -342,7 +253,7 @@ class SinglePayoutWorkflow(SagaBookkeeping):
     async def _finish(self, state: SagaState, reason: str | None) -> PayoutResult:
         self._reason = reason
         self._set_state(state, reason)
-        await asyncio.gather(*self._notifications)
+        await self._notices.flush()
         current = self._attempts[-1] if self._attempts else None
         return PayoutResult(
             key=self._request.idempotency_key,
@@ -372,7 +283,8 @@ class SinglePayoutWorkflow(SagaBookkeeping):
             except ActivityError:
                 payout = None  # the create never reached the provider
         if payout is not None and payout.state == "COMPLETED":
-            self._apply(payout, "api")
+            if self._follower is not None:
+                self._follower.apply(payout, "api")
             await self._settle(payout)
             await self._finish(SagaState.COMPLETED, reason)
             return
@@ -389,14 +301,3 @@ class SinglePayoutWorkflow(SagaBookkeeping):
                 return
         await self._release(reason)
         await self._finish(SagaState.CANCELED, reason)
-
-    async def _sleep(self, duration: timedelta, wake: Any) -> None:
-        """A durable timer that a cancel request (or `wake`) cuts short."""
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(
-                lambda: self._cancel_reason is not None or wake(), timeout=duration
-            )
-
-    def _raise_if_canceled(self) -> None:
-        if self._cancel_reason is not None:
-            raise _Ended(SagaState.CANCELED, self._cancel_reason)
