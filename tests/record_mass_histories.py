@@ -1,0 +1,147 @@
+"""Record mass-payout histories (the parent and one deal) into tests/histories/mass/.
+
+    python -m tests.record_mass_histories
+
+Like tests/record_histories.py for single payouts: each path runs on a real Temporal server
+against the sandbox, is checked to end as it claims, and its histories are written for
+tests/test_replay_mass.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox.server import SandboxHandle, running_sandbox
+from starter.logging import configure_logging
+from workflows.keys import mass_payout_workflow_id
+from workflows.mass_models import MassPayoutInput, MassPayoutResult, Recipients
+from workflows.mass_payout import MassPayoutWorkflow
+from workflows.payout_models import CancelInput, ResendPolicy, SagaState
+
+from .contract.conftest import Control, eventually
+from .integration.conftest import SANDBOX, TRON, Stack, start_stack
+from .record_histories import temporal
+
+MASS_HISTORIES = Path(__file__).parent / "histories" / "mass"
+MassSaga = WorkflowHandle[MassPayoutWorkflow, MassPayoutResult]
+
+
+@dataclass(frozen=True)
+class MassPath:
+    name: str
+    expect: SagaState
+    drive: Callable[[Stack], Awaitable[MassSaga]]
+    dev_server: bool = False
+
+
+def recipients(addresses: list[str]) -> Recipients:
+    count = len(addresses)
+    return Recipients(
+        addresses=addresses,
+        amounts=[Decimal(n + 1) for n in range(count)],
+        comments=[None] * count,
+        references=[f"ref-{n}" for n in range(count)],
+    )
+
+
+async def start(stack: Stack, request: MassPayoutInput) -> MassSaga:
+    return await stack.client.start_workflow(
+        MassPayoutWorkflow.run,
+        request,
+        id=mass_payout_workflow_id(request.idempotency_key),
+        task_queue=stack.task_queue,
+    )
+
+
+async def partial_with_resend(stack: Stack) -> MassSaga:
+    addresses = [TRON] * 7
+    addresses[1] = TRON[:-4] + "fa11"  # fails every time: released
+    addresses[4] = TRON[:-4] + "f1a1"  # fails once: paid when resent
+    return await start(
+        stack,
+        MassPayoutInput(
+            idempotency_key=uuid.uuid4(),
+            currency="USDT_TRX",
+            recipients=recipients(addresses),
+            items_per_deal=3,
+            resend=ResendPolicy(max_resends=1, delay_seconds=1),
+            poll_interval_seconds=5,
+        ),
+    )
+
+
+async def canceled_before_date(stack: Stack) -> MassSaga:
+    saga = await start(
+        stack,
+        MassPayoutInput(
+            idempotency_key=uuid.uuid4(),
+            currency="USDT_TRX",
+            recipients=recipients([TRON] * 4),
+            execution_date=datetime.now(UTC) + timedelta(days=3),
+            items_per_deal=2,
+        ),
+    )
+
+    async def scheduled() -> bool:
+        return (await saga.query(MassPayoutWorkflow.progress)).state == SagaState.SCHEDULED
+
+    await eventually(scheduled)
+    await saga.execute_update(MassPayoutWorkflow.cancel, CancelInput(reason="recorded"))
+    return saga
+
+
+PATHS = [
+    MassPath("partial_with_resend", SagaState.PARTIAL, partial_with_resend),
+    MassPath("canceled_before_date", SagaState.CANCELED, canceled_before_date, dev_server=True),
+]
+
+
+async def record(path: MassPath, env: WorkflowEnvironment, sandbox: SandboxHandle) -> list[Path]:
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        control = Control(http)
+        await control.post("/sandbox/reset")
+        with tempfile.TemporaryDirectory() as tmp:
+            async with start_stack(env.client, sandbox, control, Path(tmp)) as stack:
+                saga = await path.drive(stack)
+                result = await saga.result()
+                if result.state != path.expect:
+                    raise AssertionError(f"{path.name}: ended {result.state}: {result.reason}")
+                written = [_write(f"{path.name}.json", (await saga.fetch_history()).to_json())]
+                sent = [deal for deal in result.deals if deal.attempts]
+                if sent:
+                    deal = stack.client.get_workflow_handle(sent[0].workflow_id)
+                    history = await deal.fetch_history()
+                    written.append(_write(f"{path.name}.deal-0.json", history.to_json()))
+    return written
+
+
+def _write(name: str, text: str) -> Path:
+    target = MASS_HISTORIES / name
+    target.write_text(text + "\n")
+    return target
+
+
+async def main() -> None:
+    configure_logging("WARNING")
+    MASS_HISTORIES.mkdir(parents=True, exist_ok=True)
+    with running_sandbox(SANDBOX) as sandbox:
+        for dev_server in (False, True):
+            async with temporal(dev_server) as env:
+                for path in (p for p in PATHS if p.dev_server == dev_server):
+                    for written in await record(path, env, sandbox):
+                        print(f"{path.name:<24} {path.expect:<10} {written.name}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
