@@ -1,0 +1,133 @@
+"""Stand-ins for PayoutActivities (same activity names) that run the real saga workflow against a
+scripted provider, for the unit-style tests in test_saga_logic.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from uuid import UUID
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.callbacks import CallbackEvent
+from activities.ledger import (
+    LedgerEntry,
+    ReleaseRequest,
+    ReserveRequest,
+    SettleRequest,
+    SqliteLedger,
+)
+from activities.payout_models import (
+    CreatePayoutInput,
+    FetchPayoutInput,
+    FundsCheck,
+    FundsCheckInput,
+    ProviderPayout,
+)
+from starter.worker import workflow_runner
+from workflows.keys import single_payout_workflow_id
+from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus, ProviderEvent
+from workflows.single_payout import SinglePayoutWorkflow
+
+from .conftest import TRON, saga_status
+
+FEE = Decimal("0.1275")
+
+
+@dataclass
+class StandInProvider:
+    """Scripted provider and real SQLite books; records what the saga asked for."""
+
+    client: Client
+    ledger: SqliteLedger
+    created: dict[UUID, ProviderPayout] = field(default_factory=dict)  # what create answers
+    settled: dict[UUID, ProviderPayout] = field(default_factory=dict)  # what fetch answers
+    early_events: dict[UUID, list[ProviderEvent]] = field(default_factory=dict)
+    create_calls: list[UUID] = field(default_factory=list)
+    fetch_calls: list[UUID] = field(default_factory=list)
+    callbacks: list[CallbackEvent] = field(default_factory=list)
+
+    @activity.defn(name="check_funds")
+    async def check_funds(self, request: FundsCheckInput) -> FundsCheck:
+        return FundsCheck(balance=Decimal(1000), fee=FEE, needed=request.amount + FEE)
+
+    @activity.defn(name="create_payout")
+    async def create_payout(self, request: CreatePayoutInput) -> ProviderPayout:
+        self.create_calls.append(request.provider_key)
+        # Webhooks the provider sends before its create response reaches us.
+        workflow_id = activity.info().workflow_id
+        assert workflow_id is not None, "runs inside the saga"
+        handle = self.client.get_workflow_handle(workflow_id)
+        for event in self.early_events.get(request.provider_key, []):
+            await handle.signal("provider_event", event)
+        return self.created[request.provider_key]
+
+    @activity.defn(name="fetch_payout")
+    async def fetch_payout(self, request: FetchPayoutInput) -> ProviderPayout:
+        self.fetch_calls.append(request.provider_key)
+        return self.settled[request.provider_key]
+
+    @activity.defn(name="reserve_funds")
+    async def reserve_funds(self, request: ReserveRequest) -> LedgerEntry:
+        return await self.ledger.reserve(request)
+
+    @activity.defn(name="settle_funds")
+    async def settle_funds(self, request: SettleRequest) -> LedgerEntry:
+        return await self.ledger.settle(request)
+
+    @activity.defn(name="release_funds")
+    async def release_funds(self, request: ReleaseRequest) -> LedgerEntry:
+        return await self.ledger.release(request)
+
+    @activity.defn(name="notify_merchant")
+    async def notify_merchant(self, event: CallbackEvent) -> None:
+        self.callbacks.append(event)
+
+    def worker(self, task_queue: str) -> Worker:
+        return Worker(
+            self.client,
+            task_queue=task_queue,
+            workflows=[SinglePayoutWorkflow],
+            activities=[
+                self.check_funds,
+                self.create_payout,
+                self.fetch_payout,
+                self.reserve_funds,
+                self.settle_funds,
+                self.release_funds,
+                self.notify_merchant,
+            ],
+            workflow_runner=workflow_runner(),
+        )
+
+    async def run(self, saga_input: PayoutInput) -> tuple[PayoutResult, PayoutStatus]:
+        """Run the saga to its end on a fresh task queue; its result and final status."""
+        task_queue = f"logic-{uuid.uuid4()}"
+        async with self.worker(task_queue):
+            handle = await self.client.start_workflow(
+                SinglePayoutWorkflow.run,
+                saga_input,
+                id=single_payout_workflow_id(saga_input.idempotency_key),
+                task_queue=task_queue,
+            )
+            result = await handle.result()
+            return result, await saga_status(handle)  # a query needs a worker
+
+
+def saga_input(**overrides: object) -> PayoutInput:
+    fields: dict[str, object] = {
+        "idempotency_key": uuid.uuid4(),
+        "deposit_address": TRON,
+        "amount": Decimal("25.5"),
+        "currency": "USDT_TRX",
+        "poll_interval_seconds": 3600.0,
+    }
+    fields.update(overrides)
+    return PayoutInput.model_validate(fields)
+
+
+def provider_payout(provider_id: str, state: str, **fields: object) -> ProviderPayout:
+    return ProviderPayout.model_validate({"id": provider_id, "state": state, **fields})
