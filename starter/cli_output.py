@@ -49,6 +49,7 @@ def print_status(status: PayoutStatus) -> None:
         "fee": f"{status.fee} {status.currency}" if status.fee is not None else None,
         "tx hash": status.tx_hash,
         "reason": status.reason,
+        "detail": status.detail if status.detail != status.reason else None,
         "errors": "; ".join(status.errors) or None,
         "attempts": str(len(status.attempts)) if status.attempts else None,
         "execution date": status.execution_date.isoformat() if status.execution_date else None,

@@ -107,6 +107,7 @@ class PayoutStatus(BaseModel):
     fee: Decimal | None = None
     tx_hash: str | None = None
     reason: str | None = None
+    detail: str | None = None  # why it is in its current state, e.g. the shortfall while waiting
     errors: list[str] = Field(default_factory=list)
     attempts: list[Attempt] = Field(default_factory=list)
     execution_date: datetime | None = None

@@ -68,6 +68,7 @@ class SagaBookkeeping:
             fee=self._fee,
             tx_hash=self._tx_hash,
             reason=self._reason,
+            detail=self._timeline.latest_note("saga", "state"),
             errors=current.errors if current else [],
             attempts=self._attempts,
             execution_date=self._execution_date,

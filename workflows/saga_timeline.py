@@ -24,3 +24,10 @@ class Timeline:
         if len(self.entries) > MAX_ENTRIES:
             self.entries.pop(0)
             self.dropped += 1
+
+    def latest_note(self, source: str, event: str) -> str | None:
+        """The note of the newest entry of this kind, e.g. why the saga is in its state."""
+        for entry in reversed(self.entries):
+            if entry.source == source and entry.event == event:
+                return entry.note
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -97,6 +98,7 @@ class Stack:
     activities: PayoutActivities
     receiver_url: str
     webhook_keys: dict[str, str]
+    started: list[str] = field(default_factory=list)
 
     def payout(self, **overrides: Any) -> PayoutInput:
         """A valid saga input (25.5 USDT_TRX to a Tron address), fields overridable."""
@@ -113,12 +115,23 @@ class Stack:
     async def start(
         self, saga_input: PayoutInput
     ) -> WorkflowHandle[SinglePayoutWorkflow, PayoutResult]:
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             SinglePayoutWorkflow.run,
             saga_input,
             id=single_payout_workflow_id(saga_input.idempotency_key),
             task_queue=self.task_queue,
         )
+        self.started.append(handle.id)
+        return handle
+
+    async def terminate_leftovers(self) -> None:
+        """A saga a failed test left running would stop the shared test server skipping time
+        for every later test; end it with the test."""
+        for workflow_id in self.started:
+            handle = self.client.get_workflow_handle(workflow_id)
+            with contextlib.suppress(RPCError):
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("left running by its test")
 
     def worker(self) -> Worker:
         """A (new) worker for this stack's task queue; `async with stack.worker():` runs it."""
@@ -167,11 +180,14 @@ async def start_stack(
                 receiver_url,
                 keys,
             )
-            if run_worker:
-                async with stack.worker():
+            try:
+                if run_worker:
+                    async with stack.worker():
+                        yield stack
+                else:
                     yield stack
-            else:
-                yield stack
+            finally:
+                await stack.terminate_leftovers()
         await activities.close()
         await ledger.close()
 

@@ -28,6 +28,7 @@ async def test_waits_for_funds_then_completes_once_funded(stack: Stack) -> None:
     waiting = await wait_for_status(handle, lambda s: s.state == SagaState.WAITING_FOR_FUNDS)
     shortfall = "balance 10 < amount + fee 25.6275 USDT_TRX"  # 0.5 % default fee
     assert timeline_notes(waiting, "saga")[-1] == (SagaState.WAITING_FOR_FUNDS, shortfall)
+    assert waiting.detail == shortfall  # the status says why it waits, not only the timeline
     assert await api_requests(stack.sandbox) == []
 
     await stack.sandbox.post("/sandbox/balances", {"currency": "USDT_TRX", "amount": 1000})
