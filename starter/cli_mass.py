@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from workflows.mass_models import ItemOutcome, ItemState, MassProgress
@@ -76,8 +77,10 @@ def mass(
         for problem in parsed.errors:
             print(f"  {problem}", file=sys.stderr)
         raise CliError(f"csv: {len(parsed.errors)} problem(s) in {csv_file}; nothing was started")
+    # With --json, stdout carries exactly one JSON document; people's lines go to stderr.
+    say = Console(stderr=True) if as_json else console
     for warning in parsed.warnings:
-        console.print(f"[yellow]warning[/] {warning}")
+        say.print(f"[yellow]warning[/] {warning}")
     request = MassPayoutRequest(
         currency=currency.upper(),
         recipients=recipients_from_parsed(parsed),
@@ -94,7 +97,7 @@ def mass(
 
     async def start(payouts: Payouts) -> MassProgress | None:
         preview = await payouts.mass.preview(request.currency, request.recipients)
-        console.print(
+        say.print(
             f"{preview.count} recipients, total {preview.total} {request.currency}, "
             f"fee quote {preview.fee}, balance {preview.balance}"
             + ("" if preview.enough else "  [red](short: the saga will wait for funds)[/]")

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
 from activities.mass_activities import MassFundsInput
@@ -165,7 +165,8 @@ class MassPayouts:
         result = await self.result(key)
         unsent: Recipients | None = None
         for deal in result.deals:
-            if deal.state == "CANCELED" and deal.attempts == 0:
+            outcomes = await self._deal_outcomes(deal.workflow_id)
+            if outcomes is None:  # never sent, or its workflow failed: the saga ended its items
                 unsent = unsent or await self._recipients(key)
                 for item in unsent.items(deal.first_item, deal.first_item + deal.items):
                     yield ItemOutcome(
@@ -173,15 +174,20 @@ class MassPayouts:
                         address=item.address,
                         amount=item.amount,
                         reference=item.reference,
-                        state=ItemState.CANCELED,
-                        reason=result.reason or "canceled before it was sent",
+                        state=ItemState.CANCELED if deal.state == "CANCELED" else ItemState.FAILED,
+                        reason=result.reason or f"deal {deal.state.lower()} before paying",
                     )
                 continue
-            outcome = await self._client.get_workflow_handle_for(
-                MassDealWorkflow.run, deal.workflow_id
-            ).result()
-            for finished in outcome.outcomes:
+            for finished in outcomes:
                 yield finished
+
+    async def _deal_outcomes(self, workflow_id: str) -> list[ItemOutcome] | None:
+        """A deal's item outcomes, or None if it never ran or its workflow failed."""
+        handle = self._client.get_workflow_handle_for(MassDealWorkflow.run, workflow_id)
+        try:
+            return (await handle.result()).outcomes
+        except (RPCError, WorkflowFailureError):
+            return None
 
     async def _recipients(self, key: uuid.UUID) -> Recipients:
         """The list as the saga received it (read back from its history, offloaded or not)."""

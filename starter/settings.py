@@ -85,7 +85,27 @@ class Settings:
             log_level=_log_level(
                 "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
             ),
-        )
+            ledger=_choice("PAYOUTS_LEDGER", text("PAYOUTS_LEDGER", defaults.ledger), LEDGERS),
+            ledger_path=text("PAYOUTS_LEDGER_PATH", defaults.ledger_path),
+            ledger_url=_optional_url("PAYOUTS_LEDGER_URL", env.get("PAYOUTS_LEDGER_URL", "")),
+            ledger_secret=env.get("PAYOUTS_LEDGER_SECRET", "").strip() or None,
+            callback_url=_optional_url("PAYOUTS_CALLBACK_URL", env.get("PAYOUTS_CALLBACK_URL", "")),
+            callback_secret=env.get("PAYOUTS_CALLBACK_SECRET", "").strip() or None,
+            payload_dir=text("PAYOUTS_PAYLOAD_DIR", defaults.payload_dir),
+        ).checked()
+
+    def checked(self) -> Settings:
+        """Rules across variables: settings that only make sense together."""
+        if self.ledger == "http" and not (self.ledger_url and self.ledger_secret):
+            raise SettingsError(
+                "PAYOUTS_LEDGER_URL: PAYOUTS_LEDGER=http needs PAYOUTS_LEDGER_URL and "
+                "PAYOUTS_LEDGER_SECRET"
+            )
+        if self.callback_url and not self.callback_secret:
+            raise SettingsError(
+                "PAYOUTS_CALLBACK_SECRET: required when PAYOUTS_CALLBACK_URL is set"
+            )
+        return self
 
 
 LEDGERS = ("sqlite", "http", "none")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -68,7 +69,12 @@ class MassDealWorkflow:
             if self._cancel_reason is not None:
                 self._end(pending, ItemState.CANCELED, self._cancel_reason)
                 break
-            final = await self._send_and_follow(pending, attempt)
+            try:
+                final = await self._send_and_follow(pending, attempt)
+            except ActivityError as error:
+                # The provider refused the deal (e.g. over its item limit): nothing was paid.
+                self._end(pending, ItemState.FAILED, f"provider refused the deal: {error.cause}")
+                break
             if final.state == "CANCELED":
                 self._end(pending, ItemState.CANCELED, final.cancel_message or "canceled")
                 break

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -63,14 +64,22 @@ class DealRunner:
                 running[asyncio.create_task(self._run_deal(deal))] = deal
                 room -= 1
             if self._cancel_reason is not None and waiting:
-                await self._skip(waiting, self._cancel_reason)
+                await self._end_unpaid(waiting, ItemState.CANCELED, self._cancel_reason)
                 waiting = []
             if not running:
                 break
-            wake: list[asyncio.Task[Any]] = [*running, canceled]
+            # Once the cancel request has woken us, waiting on it again would return at once.
+            wake: list[asyncio.Task[Any]] = [*running] + ([] if canceled.done() else [canceled])
             await workflow.wait(wake, return_when=asyncio.FIRST_COMPLETED)
             for task in [task for task in running if task.done()]:
-                self._record(running.pop(task), task.result())
+                deal = running.pop(task)
+                try:
+                    result = task.result()
+                except ChildWorkflowError as error:
+                    reason = f"deal workflow failed: {error.cause or error}"
+                    await self._end_unpaid([deal], ItemState.FAILED, reason)
+                    continue
+                self._record(deal, result)
         canceled.cancel()
 
     async def _run_deal(self, deal: DealSummary) -> DealResult:
@@ -123,18 +132,18 @@ class DealRunner:
             if outcome.state == ItemState.FAILED:
                 self._amounts["failed"] += outcome.amount
 
-    async def _skip(self, deals: list[DealSummary], reason: str) -> None:
-        """Deals never sent: their items end CANCELED and are released."""
+    async def _end_unpaid(self, deals: list[DealSummary], outcome: ItemState, reason: str) -> None:
+        """Deals that paid nothing — never sent (CANCELED), or whose workflow failed outright
+        (FAILED: the last line for a bug or a terminated deal) — end with every item released."""
+        recipients = self._request.recipients
         items = [
             item
             for deal in deals
-            for item in self._request.recipients.items(
-                deal.first_item, deal.first_item + deal.items
-            )
+            for item in recipients.items(deal.first_item, deal.first_item + deal.items)
         ]
         await self._release([item.index for item in items], reason)
         for deal in deals:
-            deal.state = State.CANCELED
+            deal.state = State(outcome)
         for item in items:
             self._count(
                 ItemOutcome(
@@ -142,13 +151,14 @@ class DealRunner:
                     address=item.address,
                     amount=item.amount,
                     reference=item.reference,
-                    state=ItemState.CANCELED,
+                    state=outcome,
                     reason=reason,
                 )
             )
 
     async def _release_unsent(self, reason: str) -> None:
-        await self._skip([deal for deal in self._deals if deal.state == "PENDING"], reason)
+        unsent = [deal for deal in self._deals if deal.state == "PENDING"]
+        await self._end_unpaid(unsent, ItemState.CANCELED, reason)
 
     async def _release(self, indexes: list[int], reason: str) -> None:
         key = self._request.idempotency_key

@@ -55,3 +55,39 @@ def test_bad_webhook_keys_do_not_echo_secrets() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"CALYPSO_WEBHOOK_KEYS": "good:pair,leaky-secret-value"})
     assert "leaky" not in str(caught.value)
+
+
+def test_ledger_callback_and_payload_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "PAYOUTS_LEDGER": "http",
+            "PAYOUTS_LEDGER_URL": "https://books.example/ledger",
+            "PAYOUTS_LEDGER_SECRET": "ledger-s3cret",
+            "PAYOUTS_CALLBACK_URL": "https://merchant.example/hooks",
+            "PAYOUTS_CALLBACK_SECRET": "callback-s3cret",
+            "PAYOUTS_PAYLOAD_DIR": "/var/lib/payouts/payloads",
+        }
+    )
+    assert settings.ledger == "http"
+    assert settings.ledger_url == "https://books.example/ledger"
+    assert settings.ledger_secret == "ledger-s3cret"
+    assert settings.callback_url == "https://merchant.example/hooks"
+    assert settings.callback_secret == "callback-s3cret"
+    assert settings.payload_dir == "/var/lib/payouts/payloads"
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"PAYOUTS_LEDGER": "abacus"}, "PAYOUTS_LEDGER"),
+        ({"PAYOUTS_LEDGER": "http"}, "PAYOUTS_LEDGER_URL"),
+        ({"PAYOUTS_LEDGER_URL": "books"}, "PAYOUTS_LEDGER_URL"),
+        ({"PAYOUTS_CALLBACK_URL": "https://merchant.example"}, "PAYOUTS_CALLBACK_SECRET"),
+    ],
+)
+def test_ledger_and_callback_settings_fail_naming_the_variable(
+    environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"^{named}: "):
+        Settings.from_env(environ)
