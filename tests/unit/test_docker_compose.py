@@ -19,7 +19,7 @@ def compose() -> dict[str, Any]:
 
 def test_services_reference_each_other_consistently() -> None:
     services = compose()["services"]
-    assert {"postgresql", "temporal", "temporal-ui", "sandbox"} <= set(services)
+    assert {"postgresql", "temporal", "temporal-ui", "sandbox", "setup", "worker"} <= set(services)
     for name, service in services.items():
         assert "image" in service or "build" in service, name
         for dependency in service.get("depends_on", []):
@@ -47,3 +47,10 @@ def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("activities", "workflows", "starter", "sandbox"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_worker_shares_one_payload_store_and_ledger() -> None:
+    """Workers and clients must see the same offloaded payloads (PAYOUTS_PAYLOAD_DIR)."""
+    worker = compose()["services"]["worker"]
+    assert worker["environment"]["PAYOUTS_PAYLOAD_DIR"].startswith("/data/")
+    assert any(volume.endswith(":/data") for volume in worker["volumes"])
