@@ -7,62 +7,18 @@ finished saga, a key used by another payout), each of which must still be one li
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
 from ..contract.conftest import eventually
+from .cli_runner import Ran, run_payouts
 from .conftest import TRON, Stack
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-
-async def payouts(stack: Stack, env: WorkflowEnvironment, *args: str) -> Ran:
-    """Run the console script; async so that the worker in this event loop keeps working."""
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("CALYPSO_", "TEMPORAL_", "PAYOUTS_"))
-    }
-    environ.update(
-        PYTHONPATH=str(ROOT),
-        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
-        PAYOUTS_TASK_QUEUE=stack.task_queue,
-        PAYOUTS_LOG_LEVEL="WARNING",
-        COLUMNS="200",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from starter.cli import main; main()",
-        *args,
-        cwd=ROOT,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
+payouts = run_payouts
 
 
 def one_line_failure(ran: Ran, code: int, *words: str) -> None:

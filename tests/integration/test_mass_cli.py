@@ -3,13 +3,9 @@ dev server and a worker running in this test on the stack's task queue."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,48 +17,15 @@ from workflows.mass_models import ItemState, MassProgress
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import SagaState
 
+from .cli_runner import Ran, run_payouts
 from .conftest import Stack
 from .mass_support import MassHandle, amounts, finished, provider_mass_deals, tron
 
-ROOT = Path(__file__).resolve().parents[2]
 ITEMS = 5
 
 
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
 async def payouts(stack: Stack, env: WorkflowEnvironment, cwd: Path, *args: str) -> Ran:
-    """Run the console script without blocking the event loop (the worker runs in it)."""
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("CALYPSO_", "TEMPORAL_", "PAYOUTS_", "SANDBOX_"))
-    }
-    environ.update(
-        PYTHONPATH=str(ROOT),
-        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
-        PAYOUTS_TASK_QUEUE=stack.task_queue,
-        PAYOUTS_LOG_LEVEL="WARNING",
-        COLUMNS="200",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from starter.cli import main; main()",
-        *args,
-        cwd=cwd,  # anything the CLI writes relative to its directory stays in tmp_path
-        env=environ,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
+    return await run_payouts(stack, env, *args, cwd=cwd)
 
 
 def good_csv(path: Path) -> Path:
