@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mass_items import ItemOutcome, ItemState, MassItem
 
-from .payout_models import ResendPolicy, SagaState, TimelineEntry
+from .payout_models import ResendPolicy, SagaOptions, SagaState, TimelineEntry
 
 __all__ = ["ItemOutcome", "ItemState", "MassItem"]  # re-exported: part of the saga's contract
 
@@ -53,21 +53,13 @@ class Recipients(BaseModel):
         ]
 
 
-class MassPayoutInput(BaseModel):
+class MassPayoutInput(SagaOptions):
     idempotency_key: UUID
     currency: str
     recipients: Recipients
     name: str | None = None
-    comment: str | None = None
-    external_id: str | None = None
-    execution_date: datetime | None = None
     items_per_deal: int | None = Field(default=None, ge=1)  # None: the currency's default
     max_parallel_deals: int = Field(default=10, ge=1)
-    ledger_account: str = "default"
-    resend: ResendPolicy = Field(default_factory=ResendPolicy)
-    funds_wait_seconds: float = Field(default=3600.0, ge=0)
-    poll_interval_seconds: float = Field(default=30.0, gt=0)
-    notify_merchant: bool = False
 
 
 class DealInput(BaseModel):

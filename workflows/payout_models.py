@@ -50,21 +50,27 @@ class ResendPolicy(BaseModel):
     delay_seconds: float = Field(default=300.0, gt=0)
 
 
-class PayoutInput(BaseModel):
-    idempotency_key: UUID
-    deposit_address: str
-    amount: Decimal
-    currency: str
+class SagaOptions(BaseModel):
+    """What every saga takes besides what to pay: when, from which ledger sub-account, how to
+    resend, how long to wait for funds, how often to poll, and whether to tell the merchant."""
+
     comment: str | None = None
     external_id: str | None = None
     execution_date: datetime | None = None
-    max_fee: Decimal | None = None
     ledger_account: str = "default"
     resend: ResendPolicy = Field(default_factory=ResendPolicy)
     # How long to keep re-checking a short balance before giving up as insufficient_funds.
     funds_wait_seconds: float = Field(default=3600.0, ge=0)
     poll_interval_seconds: float = Field(default=30.0, gt=0)
     notify_merchant: bool = False
+
+
+class PayoutInput(SagaOptions):
+    idempotency_key: UUID
+    deposit_address: str
+    amount: Decimal
+    currency: str
+    max_fee: Decimal | None = None
 
 
 class ProviderEvent(BaseModel):
