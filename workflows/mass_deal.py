@@ -202,7 +202,12 @@ class MassDealWorkflow:
                 batch.release.append(
                     ReleaseRequest(key=key, reason=outcome.reason or outcome.state)
                 )
-        await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
+        try:
+            await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
+        except ActivityError as error:
+            # The outcomes stand (paid items were paid); the books need an operator's look.
+            note = f"the ledger refused to settle or release: {error.cause}; reconcile it"
+            self._timeline.add("saga", "ledger", None, note)
 
     def _final_state(self) -> SagaState:
         states = {outcome.state for outcome in self._outcomes.values()}

@@ -81,8 +81,7 @@ class SinglePayoutWorkflow(SagaBookkeeping, ScheduledSaga):
                     raise SagaEnded(SagaState.REJECTED, f"{too_high} {request.max_fee}")
                 final = await self._send_and_follow(attempt)
                 if final.state == "COMPLETED":
-                    await self._settle(final)
-                    return await self._finish(SagaState.COMPLETED, None)
+                    return await self._finish(SagaState.COMPLETED, await self._settle(final))
                 if final.state == "CANCELED":
                     raise SagaEnded(
                         SagaState.CANCELED, final.cancel_message or "canceled at the provider"
@@ -231,16 +230,24 @@ class SinglePayoutWorkflow(SagaBookkeeping, ScheduledSaga):
         await self._sleep(delay, lambda: False)
         self._raise_if_canceled()
 
-    async def _settle(self, final: ProviderPayout) -> None:
-        await workflow.execute_activity_method(
-            PayoutActivities.settle_funds,
-            SettleRequest(
-                key=str(self._request.idempotency_key),
-                paid_amount=self._request.amount,
-                fee=final.fee or 0,
-            ),
-            **CALL,
-        )
+    async def _settle(self, final: ProviderPayout) -> str | None:
+        """Settle a paid payout; a ledger that refuses is noted for reconciliation (the money
+        has left, so the payout stays COMPLETED and nothing is released)."""
+        try:
+            await workflow.execute_activity_method(
+                PayoutActivities.settle_funds,
+                SettleRequest(
+                    key=str(self._request.idempotency_key),
+                    paid_amount=self._request.amount,
+                    fee=final.fee or 0,
+                ),
+                **CALL,
+            )
+        except ActivityError as error:
+            note = f"paid, but the ledger refused to settle: {error.cause}; reconcile it"
+            self._timeline.add("saga", "settle", None, note)
+            return note
+        return None
 
     async def _release(self, reason: str) -> None:
         await workflow.execute_activity_method(
@@ -285,8 +292,7 @@ class SinglePayoutWorkflow(SagaBookkeeping, ScheduledSaga):
         if payout is not None and payout.state == "COMPLETED":
             if self._follower is not None:
                 self._follower.apply(payout, "api")
-            await self._settle(payout)
-            await self._finish(SagaState.COMPLETED, reason)
+            await self._finish(SagaState.COMPLETED, await self._settle(payout) or reason)
             return
         if current is not None and payout is not None and payout.state not in FINAL_PROVIDER_STATES:
             outcome = await workflow.execute_activity_method(
