@@ -51,6 +51,7 @@ class MassPayoutRequest(BaseModel):
     execution_date: datetime | None = None
     items_per_deal: int | None = Field(default=None, ge=1)
     max_parallel_deals: int = Field(default=10, ge=1)
+    deals_per_run: int = Field(default=500, ge=1)  # continue-as-new after this many deals
     ledger_account: str = "default"
     resend: ResendPolicy = Field(default_factory=ResendPolicy)
     funds_wait_seconds: float = 3600.0

@@ -50,19 +50,26 @@ class DealRunner:
     def _set_state(self, state: State, note: str | None) -> None:
         raise NotImplementedError
 
-    async def _run_deals(self) -> None:
+    async def _run_deals(self) -> bool:
+        """Run the pending deals; False when this run stopped early to continue as new."""
         self._set_state(State.PAYING, None)
         running: dict[asyncio.Task[DealResult], DealSummary] = {}
-        waiting = list(self._deals)
+        waiting = [deal for deal in self._deals if deal.state == "PENDING"]
+        started = 0
         canceled = asyncio.create_task(
             workflow.wait_condition(lambda: self._cancel_reason is not None)
         )
         while waiting or running:
             room = self._request.max_parallel_deals - len(running)
-            while waiting and room > 0 and self._cancel_reason is None:
+            while (
+                waiting
+                and room > 0
+                and self._cancel_reason is None
+                and not self._run_is_full(started)
+            ):
                 deal = waiting.pop(0)
                 running[asyncio.create_task(self._run_deal(deal))] = deal
-                room -= 1
+                started, room = started + 1, room - 1
             if self._cancel_reason is not None and waiting:
                 await self._end_unpaid(waiting, ItemState.CANCELED, self._cancel_reason)
                 waiting = []
@@ -81,6 +88,13 @@ class DealRunner:
                     continue
                 self._record(deal, result)
         canceled.cancel()
+        return not waiting
+
+    def _run_is_full(self, started: int) -> bool:
+        """Enough deals for one run's history: finish the running ones, then continue as new."""
+        return (
+            started >= self._request.deals_per_run or workflow.info().is_continue_as_new_suggested()
+        )
 
     async def _run_deal(self, deal: DealSummary) -> DealResult:
         handle = await workflow.start_child_workflow(

@@ -60,6 +60,21 @@ class MassPayoutInput(SagaOptions):
     name: str | None = None
     items_per_deal: int | None = Field(default=None, ge=1)  # None: the currency's default
     max_parallel_deals: int = Field(default=10, ge=1)
+    # Each deal costs the parent about ten history events: after this many deals the run
+    # continues as new, so no run comes near Temporal's 10,240-event warning.
+    deals_per_run: int = Field(default=500, ge=1)
+    resume: MassResume | None = None  # set by continue-as-new: where the previous run stopped
+
+
+class MassResume(BaseModel):
+    """What a mass payout's next run needs from the one before: the tallies so far."""
+
+    deals: list[DealSummary]
+    counts: dict[ItemState, int]
+    amounts: dict[str, Decimal]
+    sent: int
+    not_cancelable: list[int]
+    timeline: list[TimelineEntry]
 
 
 class DealInput(BaseModel):
@@ -141,3 +156,6 @@ class MassCancelResult(BaseModel):
     state: SagaState
     message: str
     not_cancelable: list[int] = Field(default_factory=list)
+
+
+MassPayoutInput.model_rebuild()

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         MassPayoutInput,
         MassPayoutResult,
         MassProgress,
+        MassResume,
     )
     from .merchant_notices import MerchantNotices
     from .payout_models import FINAL_SAGA_STATES, CancelInput, RescheduleInput, RescheduleResult
@@ -56,10 +57,21 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
         self._amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
         self._sent = 0
         self._not_cancelable: list[int] = []
+        if request.resume is not None:  # a continued run: carry on where the last one stopped
+            resume = request.resume
+            self._state = State.PAYING
+            self._timeline = Timeline(entries=resume.timeline)
+            self._deals = resume.deals
+            self._counts = Counter(resume.counts)
+            self._amounts.update(resume.amounts)
+            self._sent = resume.sent
+            self._not_cancelable = resume.not_cancelable
         self._notices = MerchantNotices(request.notify_merchant, self._timeline)
 
     @workflow.run
     async def run(self, request: MassPayoutInput) -> MassPayoutResult:
+        if request.resume is not None:
+            return await self._pay_and_finish()
         _validate(request)
         workflow.upsert_search_attributes(
             sa.initial("mass", request.currency, request.external_id, request.execution_date)
@@ -73,15 +85,31 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
                 self._check_funds, request.funds_wait_seconds, request.currency
             )
             self._raise_if_canceled()
-            await self._run_deals()
         except SagaEnded as ended:
             await self._release_unsent(ended.reason)
             return await self._finish(ended.state, ended.reason)
+        return await self._pay_and_finish()
+
+    async def _pay_and_finish(self) -> MassPayoutResult:
+        if not await self._run_deals():
+            # This run has done its share of deals: the next one carries on with the tallies.
+            workflow.continue_as_new(self._request.model_copy(update={"resume": self._resume()}))
         if self._cancel_reason is not None:
             return await self._finish(State.CANCELED, self._cancel_reason)
         completed = self._counts[ItemState.COMPLETED]
-        state = State.COMPLETED if completed == len(request.recipients) else State.PARTIAL
+        everyone = len(self._request.recipients)
+        state = State.COMPLETED if completed == everyone else State.PARTIAL
         return await self._finish(state if completed else State.FAILED, None)
+
+    def _resume(self) -> MassResume:
+        return MassResume(
+            deals=self._deals,
+            counts=dict(self._counts),
+            amounts=dict(self._amounts),
+            sent=self._sent,
+            not_cancelable=self._not_cancelable,
+            timeline=self._timeline.entries[-50:],
+        )
 
     # --- query and updates ------------------------------------------------------------------------
 
