@@ -17,6 +17,16 @@ import uvicorn
 STARTUP_DEADLINE_SECONDS = 10.0
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of a raw ASGI `http` request (it may come in several messages)."""
+    body: bytes = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 @contextlib.asynccontextmanager
 async def serve_in_background(
     app: Any, host: str = "127.0.0.1", port: int = 0

@@ -14,6 +14,8 @@ from activities import wire
 from activities.models import WebhookEvent
 from activities.signing import SignatureError, verify
 
+from .asgi_runner import read_body
+
 
 @dataclass
 class WebhookInbox:
@@ -30,12 +32,7 @@ class WebhookInbox:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         try:
             verify(body, headers, self.keys)

@@ -220,8 +220,7 @@ class MassPayoutWorkflow(ScheduledSaga, DealRunner):
             f"Pay {len(self._request.recipients)} recipients in {self._request.currency}: "
             f"{state}, {done} done ({self._counts[ItemState.COMPLETED]} paid)"
         )
-        if self._request.notify_merchant:
-            self._notices.send(self._callback_event(note))
+        self._notices.send(self._callback_event(note))
 
     def _callback_event(self, note: str | None) -> CallbackEvent:
         return CallbackEvent(

@@ -33,6 +33,7 @@ class MerchantNotices:
         return f"{workflow.info().workflow_id}/{self._sent}"
 
     def send(self, event: CallbackEvent) -> None:
+        """Send one state change, if this saga's merchant wants callbacks at all."""
         if not self._enabled:
             return
         # Scheduled now, in order with the saga's other commands; awaited at the end.

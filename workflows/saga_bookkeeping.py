@@ -114,8 +114,7 @@ class SagaBookkeeping:
         self._timeline.add("saga", "state", state, note)
         workflow.upsert_search_attributes([sa.PAYOUT_STATE.value_set(state)])
         self._update_details()
-        if self._request.notify_merchant:
-            self._notices.send(self._callback_event(note))
+        self._notices.send(self._callback_event(note))
 
     def _callback_event(self, note: str | None) -> CallbackEvent:
         return CallbackEvent(

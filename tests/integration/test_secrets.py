@@ -23,7 +23,7 @@ from activities.client import CalypsoClient
 from activities.payout_activities import PayoutActivities
 from sandbox.server import SandboxHandle
 from starter.api import PayoutRequest, Payouts
-from starter.asgi_runner import serve_in_background
+from starter.asgi_runner import read_body, serve_in_background
 from starter.settings import SANDBOX_API_SECRET, Settings
 from starter.worker import build_worker
 from workflows.payout_models import SagaState
@@ -102,12 +102,7 @@ async def test_saga_started_through_the_api_with_callbacks_keeps_no_secret(
     async def merchant(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         received.append(body)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
