@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 from temporalio.exceptions import ApplicationError
 
-from .callbacks import CallbackError
-from .errors import CalypsoError
-from .ledger import LedgerError
+from activities.callbacks import CallbackError
+from activities.ledger import LedgerError
+from calypso.errors import CalypsoError
 
 
 @contextlib.contextmanager

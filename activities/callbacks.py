@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import Field, ValidationError
 
-from . import wire
-from .models import IsoDatetime, Money, WireModel
-from .signing import sign
+from calypso import wire
+from calypso.models import IsoDatetime, Money, WireModel
+from calypso.signing import sign
 
 
 class CallbackError(Exception):

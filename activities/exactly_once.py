@@ -10,8 +10,8 @@ from typing import TypeVar
 
 from temporalio import activity
 
-from .errors import DuplicateKeyError, InvalidStateError, NotFoundError
-from .payout_models import CancelProviderResult, ProviderPayout
+from activities.payout_models import CancelProviderResult, ProviderPayout
+from calypso.errors import DuplicateKeyError, InvalidStateError, NotFoundError
 
 T = TypeVar("T")
 

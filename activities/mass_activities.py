@@ -17,26 +17,26 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from .boundary import as_application_errors
-from .client import CalypsoClient
-from .exactly_once import cancel_or_explain, create_exactly_once
-from .ledger import Ledger, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
-from .mass_items import ItemOutcome, ItemState, MassItem
-from .models import (
-    CancelPayoutRequest,
-    CreateMassPayoutRequest,
-    FeeQuoteItem,
-    ListWithdrawalsRequest,
-    MassAddress,
-    Withdrawal,
-)
-from .payout_models import (
+from activities.boundary import as_application_errors
+from activities.exactly_once import cancel_or_explain, create_exactly_once
+from activities.ledger import Ledger, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
+from activities.mass_items import ItemOutcome, ItemState, MassItem
+from activities.payout_models import (
     CancelProviderInput,
     CancelProviderResult,
     FetchPayoutInput,
     FundsCheck,
     ProviderPayout,
     error_line,
+)
+from calypso.client import CalypsoClient
+from calypso.models import (
+    CancelPayoutRequest,
+    CreateMassPayoutRequest,
+    FeeQuoteItem,
+    ListWithdrawalsRequest,
+    MassAddress,
+    Withdrawal,
 )
 
 QUOTE_ITEMS_PER_CALL = 500

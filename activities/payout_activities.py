@@ -16,14 +16,12 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from .boundary import as_application_errors
-from .callbacks import CallbackEvent, send_callback
-from .client import CalypsoClient
-from .exactly_once import cancel_or_explain, create_exactly_once
-from .ledger import Ledger, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
-from .mass_activities import MassActivities
-from .models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
-from .payout_models import (
+from activities.boundary import as_application_errors
+from activities.callbacks import CallbackEvent, send_callback
+from activities.exactly_once import cancel_or_explain, create_exactly_once
+from activities.ledger import Ledger, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
+from activities.mass_activities import MassActivities
+from activities.payout_models import (
     CancelProviderInput,
     CancelProviderResult,
     CreatePayoutInput,
@@ -32,6 +30,8 @@ from .payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
+from calypso.client import CalypsoClient
+from calypso.models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
 
 log = structlog.get_logger()
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from .models import MassPayout, Payout, PayoutErrors, WithdrawalError
+from calypso.models import MassPayout, Payout, PayoutErrors, WithdrawalError
 
 
 class FundsCheckInput(BaseModel):

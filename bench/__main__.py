@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from starter.logging import configure_logging
-
-from . import client_pooling, saga_actions
+from bench import client_pooling, saga_actions
+from starter.service.logging import configure_logging
 
 
 def main() -> None:

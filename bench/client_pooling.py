@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from activities.client import CalypsoClient, CalypsoCredentials
-from activities.models import CreatePayoutRequest
+from calypso.client import CalypsoClient, CalypsoCredentials
+from calypso.models import CreatePayoutRequest
 from sandbox.server import running_sandbox
 from sandbox.settings import SandboxSettings
 

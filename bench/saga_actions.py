@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from temporalio.api.enums.v1 import EventType
 
-from starter.api import PayoutRequest, Payouts
-from starter.local_stack import local_stack
-from starter.settings import Settings
+from starter.api.payouts import PayoutRequest, Payouts
+from starter.local.local_stack import local_stack
+from starter.service.settings import Settings
 
 SAGAS = 10
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"

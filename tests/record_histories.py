@@ -27,9 +27,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle, running_sandbox
-from starter.binaries import installed_binary
-from starter.logging import configure_logging
-from starter.search_attribute_setup import register_search_attributes
+from starter.service.binaries import installed_binary
+from starter.service.logging import configure_logging
+from starter.service.search_attribute_setup import register_search_attributes
+from tests.contract.conftest import Control, eventually
+from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from workflows.payout_models import (
     CancelInput,
     PayoutResult,
@@ -39,9 +41,6 @@ from workflows.payout_models import (
 )
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 from workflows.single_payout import SinglePayoutWorkflow
-
-from .contract.conftest import Control, eventually
-from .integration.conftest import SANDBOX, TRON, Stack, start_stack
 
 HISTORIES = Path(__file__).parent / "histories"
 Saga = WorkflowHandle[SinglePayoutWorkflow, PayoutResult]

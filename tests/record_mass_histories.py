@@ -23,15 +23,14 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.server import SandboxHandle, running_sandbox
-from starter.logging import configure_logging
+from starter.service.logging import configure_logging
+from tests.contract.conftest import Control, eventually
+from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
+from tests.record_histories import temporal
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import MassPayoutInput, MassPayoutResult, Recipients
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import CancelInput, ResendPolicy, SagaState
-
-from .contract.conftest import Control, eventually
-from .integration.conftest import SANDBOX, TRON, Stack, start_stack
-from .record_histories import temporal
 
 MASS_HISTORIES = Path(__file__).parent / "histories" / "mass"
 MassSaga = WorkflowHandle[MassPayoutWorkflow, MassPayoutResult]

@@ -17,11 +17,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from starter.worker import workflow_runner
+from starter.service.worker import workflow_runner
+from tests.record_histories import HISTORIES, PATHS
 from workflows.payout_models import PayoutInput, PayoutResult
 from workflows.single_payout import SinglePayoutWorkflow
-
-from .record_histories import HISTORIES, PATHS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 EXPECTED = {path.name: path.expect for path in PATHS}

@@ -9,11 +9,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from starter.worker import workflow_runner
+from starter.service.worker import workflow_runner
+from tests.record_mass_histories import MASS_HISTORIES, PATHS
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
-
-from .record_mass_histories import MASS_HISTORIES, PATHS
 
 RECORDED = sorted(MASS_HISTORIES.glob("*.json"))
 

@@ -16,10 +16,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.payout_models import ProviderPayout
-
-    from .payout_models import ProviderEvent
-    from .provider_tracking import FINAL_PROVIDER_STATES, ProviderTracker
-    from .saga_timeline import Timeline
+    from workflows.payout_models import ProviderEvent
+    from workflows.provider_tracking import FINAL_PROVIDER_STATES, ProviderTracker
+    from workflows.saga_timeline import Timeline
 
 POLL_BACKOFF_CAP = 32  # the poll interval doubles while nothing happens, up to 32 times
 

@@ -25,11 +25,10 @@ with workflow.unsafe.imports_passed_through():
         MassActivities,
     )
     from activities.payout_models import CancelProviderInput, FetchPayoutInput, ProviderPayout
-
-    from .activity_options import CALL
-    from .follower import ProviderFollower
-    from .keys import attempt_key, mass_deal_workflow_id
-    from .mass_models import (
+    from workflows.activity_options import CALL
+    from workflows.follower import ProviderFollower
+    from workflows.keys import attempt_key, mass_deal_workflow_id
+    from workflows.mass_models import (
         DealAttempt,
         DealCancelInput,
         DealInput,
@@ -38,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
         ItemState,
         MassItem,
     )
-    from .payout_models import ProviderEvent, SagaState
-    from .saga_timeline import Timeline
+    from workflows.payout_models import ProviderEvent, SagaState
+    from workflows.saga_timeline import Timeline
 
 
 def item_ledger_key(mass_key: UUID, index: int) -> str:

@@ -14,14 +14,13 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.currencies import CURRENCIES
     from activities.ledger import ReleaseRequest
     from activities.mass_activities import LedgerBatch, MassActivities
-
-    from .activity_options import CALL
-    from .keys import mass_deal_key, mass_deal_workflow_id
-    from .mass_deal import MassDealWorkflow, item_ledger_key
-    from .mass_models import (
+    from calypso.currencies import CURRENCIES
+    from workflows.activity_options import CALL
+    from workflows.keys import mass_deal_key, mass_deal_workflow_id
+    from workflows.mass_deal import MassDealWorkflow, item_ledger_key
+    from workflows.mass_models import (
         DealCancelInput,
         DealInput,
         DealResult,
@@ -30,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ItemState,
         MassPayoutInput,
     )
-    from .payout_models import SagaState as State
+    from workflows.payout_models import SagaState as State
 
 LEDGER_BATCH_ITEMS = 2000
 

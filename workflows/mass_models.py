@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mass_items import ItemOutcome, ItemState, MassItem
 
-from .payout_models import ResendPolicy, SagaOptions, SagaState, TimelineEntry
+from workflows.payout_models import ResendPolicy, SagaOptions, SagaState, TimelineEntry
 
 __all__ = ["ItemOutcome", "ItemState", "MassItem"]  # re-exported: part of the saga's contract
 

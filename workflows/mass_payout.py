@@ -18,15 +18,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
-    from activities.currencies import check_execution_date, check_payment
     from activities.ledger import ReserveRequest
     from activities.mass_activities import LedgerBatch, MassActivities, MassFundsInput
-
-    from . import search_attributes as sa
-    from .activity_options import CALL
-    from .mass_deal import item_ledger_key
-    from .mass_deal_runner import LEDGER_BATCH_ITEMS, DealRunner, plan_deals
-    from .mass_models import (
+    from calypso.currencies import check_execution_date, check_payment
+    from workflows import search_attributes as sa
+    from workflows.activity_options import CALL
+    from workflows.mass_deal import item_ledger_key
+    from workflows.mass_deal_runner import LEDGER_BATCH_ITEMS, DealRunner, plan_deals
+    from workflows.mass_models import (
         ItemState,
         MassCancelResult,
         MassPayoutInput,
@@ -34,11 +33,16 @@ with workflow.unsafe.imports_passed_through():
         MassProgress,
         MassResume,
     )
-    from .merchant_notices import MerchantNotices
-    from .payout_models import FINAL_SAGA_STATES, CancelInput, RescheduleInput, RescheduleResult
-    from .payout_models import SagaState as State
-    from .saga_scheduling import SagaEnded, ScheduledSaga
-    from .saga_timeline import Timeline
+    from workflows.merchant_notices import MerchantNotices
+    from workflows.payout_models import (
+        FINAL_SAGA_STATES,
+        CancelInput,
+        RescheduleInput,
+        RescheduleResult,
+    )
+    from workflows.payout_models import SagaState as State
+    from workflows.saga_scheduling import SagaEnded, ScheduledSaga
+    from workflows.saga_timeline import Timeline
 
 MAX_PROBLEMS_SHOWN = 20
 

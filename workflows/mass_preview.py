@@ -11,8 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mass_activities import MassActivities, MassFundsInput
     from activities.payout_models import FundsCheck
-
-    from .activity_options import CALL
+    from workflows.activity_options import CALL
 
 
 @workflow.defn(name="MassPayoutPreview")

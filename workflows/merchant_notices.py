@@ -15,9 +15,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
     from activities.payout_activities import PayoutActivities
-
-    from .activity_options import CALL
-    from .saga_timeline import Timeline
+    from workflows.activity_options import CALL
+    from workflows.saga_timeline import Timeline
 
 
 class MerchantNotices:

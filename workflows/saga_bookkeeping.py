@@ -17,18 +17,17 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
     from activities.payout_models import ProviderPayout
-
-    from . import search_attributes as sa
-    from .follower import ProviderFollower
-    from .merchant_notices import MerchantNotices
-    from .payout_models import (
+    from workflows import search_attributes as sa
+    from workflows.follower import ProviderFollower
+    from workflows.merchant_notices import MerchantNotices
+    from workflows.payout_models import (
         Attempt,
         PayoutInput,
         PayoutStatus,
         ProviderEvent,
         SagaState,
     )
-    from .saga_timeline import Timeline
+    from workflows.saga_timeline import Timeline
 
 
 Fetch = Callable[[UUID], Awaitable[ProviderPayout]]

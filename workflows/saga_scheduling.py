@@ -12,10 +12,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.payout_models import FundsCheck
-
-    from . import search_attributes as sa
-    from .payout_models import RescheduleInput, RescheduleResult, SagaState
-    from .saga_timeline import Timeline
+    from workflows import search_attributes as sa
+    from workflows.payout_models import RescheduleInput, RescheduleResult, SagaState
+    from workflows.saga_timeline import Timeline
 
 FUNDS_RECHECK_FIRST = timedelta(seconds=30)
 FUNDS_RECHECK_MAX = timedelta(minutes=15)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from .payout_models import TimelineEntry
+    from workflows.payout_models import TimelineEntry
 
 MAX_ENTRIES = 200  # keeps the status query small even under a storm of duplicate webhooks
 

@@ -16,7 +16,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.currencies import check_execution_date, check_payment
     from activities.ledger import ReleaseRequest, ReserveRequest, SettleRequest
     from activities.payout_activities import PayoutActivities
     from activities.payout_models import (
@@ -27,11 +26,11 @@ with workflow.unsafe.imports_passed_through():
         FundsCheckInput,
         ProviderPayout,
     )
-
-    from . import search_attributes as sa
-    from .activity_options import CALL
-    from .keys import attempt_key
-    from .payout_models import (
+    from calypso.currencies import check_execution_date, check_payment
+    from workflows import search_attributes as sa
+    from workflows.activity_options import CALL
+    from workflows.keys import attempt_key
+    from workflows.payout_models import (
         FINAL_SAGA_STATES,
         Attempt,
         CancelInput,
@@ -44,9 +43,9 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
         SagaState,
     )
-    from .provider_tracking import FINAL_PROVIDER_STATES
-    from .saga_bookkeeping import SagaBookkeeping
-    from .saga_scheduling import SagaEnded, ScheduledSaga
+    from workflows.provider_tracking import FINAL_PROVIDER_STATES
+    from workflows.saga_bookkeeping import SagaBookkeeping
+    from workflows.saga_scheduling import SagaEnded, ScheduledSaga
 
 
 @workflow.defn(name="SinglePayout")

@@ -9,7 +9,7 @@ default), `HttpLedger` (the merchant's backend keeps the books) and `NoLedger` (
 
 from __future__ import annotations
 
-from .errors import (
+from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerConflictError,
     LedgerError,
@@ -17,8 +17,8 @@ from .errors import (
     LedgerStateError,
     LedgerUnavailableError,
 )
-from .http_ledger import HttpLedger
-from .models import (
+from activities.ledger.http_ledger import HttpLedger
+from activities.ledger.models import (
     EntryState,
     LedgerBalance,
     LedgerEntry,
@@ -27,10 +27,10 @@ from .models import (
     ReserveRequest,
     SettleRequest,
 )
-from .no_ledger import NoLedger
-from .protocol import Ledger
-from .settings import DEFAULT_LEDGER_PATH, ledger_from_settings
-from .sqlite_ledger import SqliteLedger
+from activities.ledger.no_ledger import NoLedger
+from activities.ledger.protocol import Ledger
+from activities.ledger.settings import DEFAULT_LEDGER_PATH, ledger_from_settings
+from activities.ledger.sqlite_ledger import SqliteLedger
 
 __all__ = [
     "DEFAULT_LEDGER_PATH",

@@ -15,10 +15,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from activities import wire
-from activities.signing import sign
-
-from .errors import (
+from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerConflictError,
     LedgerError,
@@ -26,7 +23,7 @@ from .errors import (
     LedgerStateError,
     LedgerUnavailableError,
 )
-from .models import (
+from activities.ledger.models import (
     EntryState,
     LedgerEntry,
     LedgerRequest,
@@ -34,7 +31,9 @@ from .models import (
     ReserveRequest,
     SettleRequest,
 )
-from .protocol import apply_one
+from activities.ledger.protocol import apply_one
+from calypso import wire
+from calypso.signing import sign
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # The states a successful answer may carry; anything else means the backend broke the contract

@@ -1,6 +1,6 @@
 """Requests, entries and balances of the merchant ledger (pydantic v2, camelCase on the wire).
 
-Amounts are `Decimal` and refuse floats (see `activities.models.Money`). An entry's `amount` is
+Amounts are `Decimal` and refuse floats (see `calypso.models.Money`). An entry's `amount` is
 what was reserved; once settled, `paid_amount + fee` is what actually left the sub-account.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from activities.models import IsoDatetime, Money, WireModel
+from calypso.models import IsoDatetime, Money, WireModel
 
 PositiveMoney = Annotated[Money, Field(gt=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from .models import (
+from activities.ledger.models import (
     EntryState,
     LedgerEntry,
     LedgerRequest,
@@ -20,7 +20,7 @@ from .models import (
     SettleRequest,
     utc_now,
 )
-from .protocol import apply_one
+from activities.ledger.protocol import apply_one
 
 
 class NoLedger:

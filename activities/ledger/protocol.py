@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .models import LedgerEntry, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
+from activities.ledger.models import (
+    LedgerEntry,
+    LedgerRequest,
+    ReleaseRequest,
+    ReserveRequest,
+    SettleRequest,
+)
 
 
 class Ledger(Protocol):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .http_ledger import HttpLedger
-from .no_ledger import NoLedger
-from .protocol import Ledger
-from .sqlite_ledger import SqliteLedger
+from activities.ledger.http_ledger import HttpLedger
+from activities.ledger.no_ledger import NoLedger
+from activities.ledger.protocol import Ledger
+from activities.ledger.sqlite_ledger import SqliteLedger
 
 LEDGER_KINDS = ("sqlite", "http", "none")
 DEFAULT_LEDGER_KIND = "sqlite"

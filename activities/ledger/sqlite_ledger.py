@@ -18,10 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from . import sqlite_rules as rules
-from . import sqlite_tables as tables
-from .errors import LedgerError, LedgerUnavailableError
-from .models import (
+from activities.ledger import sqlite_rules as rules
+from activities.ledger import sqlite_tables as tables
+from activities.ledger.errors import LedgerError, LedgerUnavailableError
+from activities.ledger.models import (
     LedgerBalance,
     LedgerEntry,
     LedgerRequest,

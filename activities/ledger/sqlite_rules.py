@@ -11,14 +11,14 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
-from . import sqlite_tables as tables
-from .errors import (
+from activities.ledger import sqlite_tables as tables
+from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerConflictError,
     LedgerNotFoundError,
     LedgerStateError,
 )
-from .models import (
+from activities.ledger.models import (
     EntryState,
     LedgerBalance,
     LedgerEntry,

@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
-from .models import EntryState, LedgerBalance, LedgerEntry
+from activities.ledger.models import EntryState, LedgerBalance, LedgerEntry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS balances (

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from activities import wire
-from activities.client import CalypsoClient, CalypsoCredentials
-from activities.models import CreateWebhookSubscriptionRequest
+from calypso import wire
+from calypso.client import CalypsoClient, CalypsoCredentials
+from calypso.models import CreateWebhookSubscriptionRequest
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.settings import SandboxSettings
-from starter.asgi_runner import serve_in_background
-from starter.webhook_inbox import WebhookInbox
+from starter.service.asgi_runner import serve_in_background
+from tests.contract.webhook_inbox import WebhookInbox
 
 SETTINGS = SandboxSettings(step_delay_seconds=0.02, webhook_time_scale=0.001)
 EVM = "0x" + "1234567890" * 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from activities import wire
-from activities.client import CalypsoClient
-from activities.models import (
+from calypso import wire
+from calypso.client import CalypsoClient
+from calypso.models import (
     CancelPayoutRequest,
     CreateMassPayoutRequest,
     CreatePayoutRequest,
@@ -17,8 +17,7 @@ from activities.models import (
     ListWithdrawalsRequest,
     MassAddress,
 )
-
-from .conftest import EVM, TRON, Control, eventually
+from tests.contract.conftest import EVM, TRON, Control, eventually
 
 
 def payout_request(**overrides: object) -> CreatePayoutRequest:

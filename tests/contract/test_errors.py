@@ -8,13 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from activities import errors
-from activities.client import CalypsoClient
-from activities.models import CancelPayoutRequest, CreateMassPayoutRequest, MassAddress
+from calypso import errors
+from calypso.client import CalypsoClient
+from calypso.models import CancelPayoutRequest, CreateMassPayoutRequest, MassAddress
 from sandbox.server import SandboxHandle
-
-from .conftest import EVM, TRON, Control, credentials, eventually
-from .test_endpoints import payout_request
+from tests.contract.conftest import EVM, TRON, Control, credentials, eventually
+from tests.contract.test_endpoints import payout_request
 
 
 async def test_000_internal_error_is_transient(client: CalypsoClient, control: Control) -> None:

@@ -7,14 +7,13 @@ from collections import Counter
 
 import pytest
 
-from activities import errors
-from activities.client import CalypsoClient
+from calypso import errors
+from calypso.client import CalypsoClient
 from sandbox.server import SandboxHandle
-from starter.webhook_inbox import WebhookInbox
-
-from .conftest import Control, credentials, eventually
-from .test_endpoints import payout_request
-from .test_scenarios import events_of, events_until
+from tests.contract.conftest import Control, credentials, eventually
+from tests.contract.test_endpoints import payout_request
+from tests.contract.test_scenarios import events_of, events_until
+from tests.contract.webhook_inbox import WebhookInbox
 
 
 async def test_error_rate_is_seeded_and_reproducible(

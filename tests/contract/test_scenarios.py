@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from activities.client import CalypsoClient
-from activities.models import CreateMassPayoutRequest, ListWithdrawalsRequest, MassAddress, Payout
-from starter.webhook_inbox import WebhookInbox
-
-from .conftest import TRON, Control, eventually
-from .test_endpoints import payout_request
+from calypso.client import CalypsoClient
+from calypso.models import CreateMassPayoutRequest, ListWithdrawalsRequest, MassAddress, Payout
+from tests.contract.conftest import TRON, Control, eventually
+from tests.contract.test_endpoints import payout_request
+from tests.contract.webhook_inbox import WebhookInbox
 
 FAILS_ON_NETWORK = TRON[:-4] + "fa11"
 FAILS_VALIDATION = TRON[:-4] + "bad1"

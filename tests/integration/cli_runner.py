@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from .conftest import Stack
+from tests.integration.conftest import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ async def run_payouts(stack: Stack, env: WorkflowEnvironment, *args: str, cwd: P
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "from starter.cli import main; main()",
+        "from starter.cli.main import main; main()",
         *args,
         cwd=cwd,  # anything the CLI writes relative to its directory stays there
         env=environ,

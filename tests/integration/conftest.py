@@ -24,23 +24,22 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.client import CalypsoClient
 from activities.ledger import EntryState, SqliteLedger
-from activities.models import CreateWebhookSubscriptionRequest
 from activities.payout_activities import PayoutActivities
+from calypso.client import CalypsoClient
+from calypso.models import CreateWebhookSubscriptionRequest
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.settings import SandboxSettings
-from starter.asgi_runner import serve_in_background
-from starter.binaries import installed_binary
-from starter.search_attribute_setup import register_search_attributes
-from starter.webhook_receiver import create_receiver_app
-from starter.worker import build_worker
+from starter.service.asgi_runner import serve_in_background
+from starter.service.binaries import installed_binary
+from starter.service.search_attribute_setup import register_search_attributes
+from starter.service.webhook_receiver import create_receiver_app
+from starter.service.worker import build_worker
+from tests.contract.conftest import Control, credentials, eventually
 from workflows.keys import single_payout_workflow_id
 from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import Control, credentials, eventually
 
 SANDBOX = SandboxSettings(step_delay_seconds=0.05, webhook_time_scale=0.001)
 

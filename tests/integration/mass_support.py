@@ -12,8 +12,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from activities.ledger import EntryState
-from starter.api import Payouts
-from starter.settings import Settings
+from starter.api.payouts import Payouts
+from starter.service.settings import Settings
+from tests.contract.conftest import eventually
+from tests.integration.conftest import TRON, Stack
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_deal import item_ledger_key
 from workflows.mass_deal_runner import plan_deals
@@ -25,9 +27,6 @@ from workflows.mass_models import (
     Recipients,
 )
 from workflows.mass_payout import MassPayoutWorkflow
-
-from ..contract.conftest import eventually
-from .conftest import TRON, Stack
 
 FAILS = TRON[:-4] + "fa11"  # the network rejects it: that item alone fails
 # IN_PROGRESS ten steps long. `sLow`, the base58 alias of the `5104` card: the saga validates a

@@ -27,12 +27,11 @@ from activities.payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
-from starter.worker import workflow_runner
+from starter.service.worker import workflow_runner
+from tests.integration.conftest import TRON, saga_status
 from workflows.keys import single_payout_workflow_id
 from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus, ProviderEvent
 from workflows.single_payout import SinglePayoutWorkflow
-
-from .conftest import TRON, saga_status
 
 FEE = Decimal("0.1275")
 

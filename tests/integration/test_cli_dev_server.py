@@ -14,9 +14,9 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from ..contract.conftest import eventually
-from .cli_runner import Ran, run_payouts
-from .conftest import TRON, Stack
+from tests.contract.conftest import eventually
+from tests.integration.cli_runner import Ran, run_payouts
+from tests.integration.conftest import TRON, Stack
 
 payouts = run_payouts
 

@@ -9,14 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-from starter.api import KeyReusedError
-from starter.mass_api import MassPayoutRequest
+from starter.api.mass import MassPayoutRequest
+from starter.api.payouts import KeyReusedError
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import (
+    mass_creates,
+    payouts_api,
+    provider_mass_deals,
+    recipients,
+)
 from workflows.keys import mass_deal_key, mass_payout_workflow_id
 from workflows.mass_models import ItemState
 from workflows.payout_models import SagaState
-
-from .conftest import TRON, Stack
-from .mass_support import mass_creates, payouts_api, provider_mass_deals, recipients
 
 
 def _request(key: uuid.UUID, addresses: list[str], **overrides: object) -> MassPayoutRequest:

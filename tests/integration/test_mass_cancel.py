@@ -12,14 +12,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from activities.ledger import EntryState
-from workflows.keys import mass_deal_key
-from workflows.mass_models import ItemState, MassCancelResult
-from workflows.mass_payout import MassPayoutWorkflow
-from workflows.payout_models import CancelInput, RescheduleInput, SagaState
-
-from ..contract.conftest import eventually
-from .conftest import TRON, Stack
-from .mass_support import (
+from tests.contract.conftest import eventually
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import (
     SLOW,
     MassHandle,
     finished,
@@ -31,6 +26,10 @@ from .mass_support import (
     start_mass,
     wait_for_progress,
 )
+from workflows.keys import mass_deal_key
+from workflows.mass_models import ItemState, MassCancelResult
+from workflows.mass_payout import MassPayoutWorkflow
+from workflows.payout_models import CancelInput, RescheduleInput, SagaState
 
 ITEMS, PER_DEAL = 8, 2
 MASS_CANCEL = "/api/v1/payout/mass/cancel"

@@ -6,14 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from activities.currencies import CURRENCIES
 from activities.ledger import EntryState
-from workflows.keys import mass_deal_key
-from workflows.mass_models import ItemState, MassPayoutInput, MassPayoutResult
-from workflows.payout_models import SagaState
-
-from .conftest import TRON, Stack
-from .mass_support import (
+from calypso.currencies import CURRENCIES
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import (
     finished,
     ledger_states,
     mass_creates,
@@ -22,6 +18,9 @@ from .mass_support import (
     report,
     start_mass,
 )
+from workflows.keys import mass_deal_key
+from workflows.mass_models import ItemState, MassPayoutInput, MassPayoutResult
+from workflows.payout_models import SagaState
 
 DEFAULT_LIMIT = CURRENCIES["USDT_TRX"].items_per_mass_payout
 

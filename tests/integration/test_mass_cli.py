@@ -12,14 +12,13 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from tests.integration.cli_runner import Ran, run_payouts
+from tests.integration.conftest import Stack
+from tests.integration.mass_support import MassHandle, amounts, finished, provider_mass_deals, tron
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import ItemState, MassProgress
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import SagaState
-
-from .cli_runner import Ran, run_payouts
-from .conftest import Stack
-from .mass_support import MassHandle, amounts, finished, provider_mass_deals, tron
 
 ITEMS = 5
 

@@ -7,14 +7,13 @@ from decimal import Decimal
 
 from temporalio.api.enums.v1 import EventType
 
-from starter.mass_api import MassPayoutRequest
+from starter.api.mass import MassPayoutRequest
+from tests.contract.conftest import eventually
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import payouts_api, recipients
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import ItemState
 from workflows.payout_models import SagaState
-
-from ..contract.conftest import eventually
-from .conftest import TRON, Stack
-from .mass_support import payouts_api, recipients
 
 ITEMS = 12
 

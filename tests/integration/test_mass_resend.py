@@ -6,12 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from activities.ledger import EntryState
-from workflows.keys import attempt_key, mass_deal_key
-from workflows.mass_models import ItemState
-from workflows.payout_models import ResendPolicy, SagaState
-
-from .conftest import TRON, Stack
-from .mass_support import (
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import (
     FAILS,
     finished,
     ledger_states,
@@ -20,6 +16,9 @@ from .mass_support import (
     report,
     start_mass,
 )
+from workflows.keys import attempt_key, mass_deal_key
+from workflows.mass_models import ItemState
+from workflows.payout_models import ResendPolicy, SagaState
 
 FAILED_ITEM = 1
 

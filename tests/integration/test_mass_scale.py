@@ -19,15 +19,14 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.payload_storage import data_converter
 from sandbox.server import SandboxHandle
+from starter.service.payload_storage import data_converter
+from tests.contract.conftest import Control
+from tests.integration.conftest import Stack, start_stack
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import ItemState, MassPayoutInput, Recipients
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import SagaState
-
-from ..contract.conftest import Control
-from .conftest import Stack, start_stack
 
 RECIPIENTS = int(os.environ.get("SCALE_RECIPIENTS", "100000"))
 PAYLOAD_LIMIT = 256 * 1024

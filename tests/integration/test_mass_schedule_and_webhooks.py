@@ -10,13 +10,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
-from workflows.keys import mass_deal_key
-from workflows.mass_models import ItemState
-from workflows.mass_payout import MassPayoutWorkflow
-from workflows.payout_models import SagaState
-
-from .conftest import TRON, Stack
-from .mass_support import (
+from tests.integration.conftest import TRON, Stack
+from tests.integration.mass_support import (
     finished,
     ledger_states,
     mass_creates,
@@ -24,6 +19,10 @@ from .mass_support import (
     provider_mass_deals,
     start_mass,
 )
+from workflows.keys import mass_deal_key
+from workflows.mass_models import ItemState
+from workflows.mass_payout import MassPayoutWorkflow
+from workflows.payout_models import SagaState
 
 SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 

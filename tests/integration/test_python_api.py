@@ -1,4 +1,4 @@
-"""The Python API for backend services (`starter.api.Payouts`) on the local dev server.
+"""The Python API for backend services (`starter.api.payouts.Payouts`) on the local dev server.
 
 The dev server, not the time-skipping one, because cancel and reschedule are updates. Its
 visibility store is eventually consistent, so `list` is read with `eventually`.
@@ -17,18 +17,17 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ledger import EntryState
-from starter.api import (
+from starter.api.payouts import (
     InvalidPayoutError,
     KeyReusedError,
     PayoutRequest,
     Payouts,
     PayoutSummary,
 )
-from starter.settings import Settings
+from starter.service.settings import Settings
+from tests.contract.conftest import eventually
+from tests.integration.conftest import TRON, Stack
 from workflows.payout_models import PayoutStatus, SagaState
-
-from ..contract.conftest import eventually
-from .conftest import TRON, Stack
 
 EVM = "0x" + "ab" * 20
 

@@ -14,12 +14,11 @@ from activities.callbacks import CallbackEvent, InvalidCallbackError, verify_cal
 from activities.ledger import EntryState
 from activities.payout_activities import PayoutActivities
 from sandbox.server import SandboxHandle
-from starter.asgi_runner import serve_in_background
-from starter.worker import build_worker
+from starter.service.asgi_runner import serve_in_background
+from starter.service.worker import build_worker
+from tests.contract.conftest import Control
+from tests.integration.conftest import ledger_state, saga_status, start_stack
 from workflows.payout_models import PayoutResult, PayoutStatus, SagaState
-
-from ..contract.conftest import Control
-from .conftest import ledger_state, saga_status, start_stack
 
 SECRET = "merchant-callback-secret"
 

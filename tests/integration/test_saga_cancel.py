@@ -6,11 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from activities.ledger import EntryState
-from workflows.payout_models import CancelInput, SagaState
-from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import eventually
-from .conftest import (
+from tests.contract.conftest import eventually
+from tests.integration.conftest import (
     TRON,
     Stack,
     api_requests,
@@ -19,6 +16,8 @@ from .conftest import (
     saga_status,
     wait_for_status,
 )
+from workflows.payout_models import CancelInput, SagaState
+from workflows.single_payout import SinglePayoutWorkflow
 
 SLOW = TRON[:-4] + "sLow"  # the `5104` test card in base58: stays IN_PROGRESS 10 steps
 

@@ -9,10 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle
-from workflows.payout_models import SagaState
-
-from ..contract.conftest import Control, eventually
-from .conftest import (
+from tests.contract.conftest import Control, eventually
+from tests.integration.conftest import (
     CREATE_PATH,
     api_requests,
     ledger_state,
@@ -21,6 +19,7 @@ from .conftest import (
     start_stack,
     wait_for_status,
 )
+from workflows.payout_models import SagaState
 
 
 async def test_create_committed_but_response_dropped_makes_one_payout(

@@ -4,10 +4,9 @@ payouts under derived keys before giving up."""
 from __future__ import annotations
 
 from activities.ledger import EntryState
+from tests.integration.conftest import TRON, Stack, ledger_state, saga_status
 from workflows.keys import attempt_key
 from workflows.payout_models import ResendPolicy, SagaState
-
-from .conftest import TRON, Stack, ledger_state, saga_status
 
 NETWORK_FAILS = TRON[:-4] + "fa11"
 VALIDATION_FAILS = TRON[:-4] + "bad1"

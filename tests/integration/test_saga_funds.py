@@ -6,9 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from activities.ledger import EntryState
-from workflows.payout_models import SagaState
-
-from .conftest import (
+from tests.integration.conftest import (
     Stack,
     api_requests,
     ledger_state,
@@ -16,6 +14,7 @@ from .conftest import (
     timeline_notes,
     wait_for_status,
 )
+from workflows.payout_models import SagaState
 
 LOW = {"currency": "USDT_TRX", "amount": Decimal("10")}  # below 25.5 + fee
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from activities.ledger import EntryState, ReleaseRequest
+from tests.integration.conftest import TRON, Stack, ledger_state, wait_for_status
 from workflows.payout_models import SagaState
-
-from .conftest import TRON, Stack, ledger_state, wait_for_status
 
 
 async def test_ledger_refusing_to_settle_keeps_the_payout_completed(dev_stack: Stack) -> None:

@@ -13,12 +13,11 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState, SqliteLedger
+from tests.integration.conftest import timeline_notes
+from tests.integration.saga_standins import FEE, StandInProvider, provider_payout, saga_input
 from workflows.keys import attempt_key
 from workflows.payout_models import ProviderEvent, ResendPolicy
 from workflows.payout_models import SagaState as S
-
-from .conftest import timeline_notes
-from .saga_standins import FEE, StandInProvider, provider_payout, saga_input
 
 
 @pytest_asyncio.fixture

@@ -9,11 +9,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
-from workflows.payout_models import RescheduleInput, SagaState
-from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import eventually
-from .conftest import (
+from tests.contract.conftest import eventually
+from tests.integration.conftest import (
     Stack,
     api_requests,
     ledger_state,
@@ -22,6 +19,8 @@ from .conftest import (
     timeline_notes,
     wait_for_status,
 )
+from workflows.payout_models import RescheduleInput, SagaState
+from workflows.single_payout import SinglePayoutWorkflow
 
 
 async def test_payout_dated_in_30_days_waits_then_completes(

@@ -10,10 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle
-from workflows.payout_models import SagaState
-
-from ..contract.conftest import Control, eventually
-from .conftest import (
+from tests.contract.conftest import Control, eventually
+from tests.integration.conftest import (
     Stack,
     ledger_state,
     provider_state_is,
@@ -22,6 +20,7 @@ from .conftest import (
     timeline_notes,
     wait_for_status,
 )
+from workflows.payout_models import SagaState
 
 # Long enough that no poll happens during these tests: webhooks alone move the saga.
 NO_POLLING = 120.0

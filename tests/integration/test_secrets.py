@@ -19,18 +19,17 @@ from typing import Any
 from google.protobuf.json_format import MessageToJson
 from temporalio.client import WorkflowHandle
 
-from activities.client import CalypsoClient
 from activities.payout_activities import PayoutActivities
+from calypso.client import CalypsoClient
 from sandbox.server import SandboxHandle
-from starter.api import PayoutRequest, Payouts
-from starter.asgi_runner import read_body, serve_in_background
-from starter.settings import SANDBOX_API_SECRET, Settings
-from starter.worker import build_worker
+from starter.api.payouts import PayoutRequest, Payouts
+from starter.service.asgi_runner import read_body, serve_in_background
+from starter.service.settings import SANDBOX_API_SECRET, Settings
+from starter.service.worker import build_worker
+from tests.contract.conftest import credentials
+from tests.integration.conftest import TRON, Stack
 from workflows.payout_models import SagaState
 from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import credentials
-from .conftest import TRON, Stack
 
 CALLBACK_SECRET = "merchant-callback-secret-0451"
 WRONG_SECRET = "a-wrong-api-secret-9d3f"

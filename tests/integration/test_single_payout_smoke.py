@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from activities.ledger import EntryState
+from tests.integration.conftest import Stack
 from workflows.payout_models import SagaState
-
-from .conftest import Stack
 
 
 async def test_payout_completes_and_settles(stack: Stack) -> None:

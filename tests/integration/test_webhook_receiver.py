@@ -22,19 +22,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities import wire
-from activities.models import CreateWebhookSubscriptionRequest
-from activities.signing import sign
+from calypso import wire
+from calypso.models import CreateWebhookSubscriptionRequest
+from calypso.signing import sign
 from sandbox.server import SandboxHandle
-from starter.asgi_runner import serve_in_background
-from starter.binaries import installed_binary
-from starter.webhook_receiver import create_receiver_app
+from starter.service.asgi_runner import serve_in_background
+from starter.service.binaries import installed_binary
+from starter.service.webhook_receiver import create_receiver_app
+from tests.contract.conftest import Control, eventually
+from tests.integration.conftest import TRON, Stack, start_stack
 from workflows.keys import attempt_key
 from workflows.payout_models import PayoutResult, PayoutStatus, ResendPolicy, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import Control, eventually
-from .conftest import TRON, Stack, start_stack
 
 Saga = WorkflowHandle[SinglePayoutWorkflow, PayoutResult]
 

@@ -9,11 +9,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
 from activities.ledger import EntryState
+from tests.contract.conftest import eventually
+from tests.integration.conftest import Stack
 from workflows.payout_models import SagaState
 from workflows.single_payout import SinglePayoutWorkflow
-
-from ..contract.conftest import eventually
-from .conftest import Stack
 
 
 async def test_canceled_before_creation_releases_and_never_reaches_the_provider(

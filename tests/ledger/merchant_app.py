@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from activities import wire
 from activities.callbacks import CallbackEvent, InvalidCallbackError, verify_callback
 from activities.ledger import (
     InsufficientLedgerFundsError,
@@ -27,7 +26,8 @@ from activities.ledger import (
     SettleRequest,
     SqliteLedger,
 )
-from activities.signing import sign
+from calypso import wire
+from calypso.signing import sign
 
 
 @dataclass

@@ -14,8 +14,7 @@ from activities.ledger import (
     SettleRequest,
     SqliteLedger,
 )
-
-from .conftest import LOOP, LedgerUnderTest
+from tests.ledger.conftest import LOOP, LedgerUnderTest
 
 pytestmark = LOOP
 

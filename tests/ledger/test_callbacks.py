@@ -11,7 +11,6 @@ import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 
-from activities import wire
 from activities.callbacks import (
     CallbackEvent,
     CallbackRejectedError,
@@ -20,7 +19,8 @@ from activities.callbacks import (
     send_callback,
     verify_callback,
 )
-from activities.signing import sign
+from calypso import wire
+from calypso.signing import sign
 from tests.ledger.conftest import LOOP, Switchboard
 from tests.ledger.loopback import refusing_url
 from tests.ledger.merchant_app import CallbackReceiver, Script, scripted_backend

@@ -10,7 +10,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from activities import wire
 from activities.ledger import (
     HttpLedger,
     InsufficientLedgerFundsError,
@@ -23,7 +22,8 @@ from activities.ledger import (
     ReserveRequest,
     SettleRequest,
 )
-from activities.signing import sign
+from calypso import wire
+from calypso.signing import sign
 from tests.ledger.conftest import LEDGER_SECRET, LOOP, LedgerUnderTest, Switchboard
 from tests.ledger.loopback import refusing_url
 from tests.ledger.merchant_app import Script, scripted_backend

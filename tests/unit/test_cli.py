@@ -1,6 +1,6 @@
 """The `payouts` CLI on bad input: exit 2 and one line on stderr naming the field, no Temporal.
 
-Every case runs the real console-script entry (`starter.cli.main`) in a subprocess, with
+Every case runs the real console-script entry (`starter.cli.main.main`) in a subprocess, with
 TEMPORAL_ADDRESS pointing at a closed port: a verb that connects before it validates fails with
 "cannot reach Temporal" (exit 1) instead, which is exactly the bug these tests catch. The
 subprocesses run side by side in one module fixture to keep the file fast.
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from starter.cli import app
+from starter.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
@@ -135,7 +135,7 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 
 def _run(case: Case) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and entry point
-        [sys.executable, "-c", "from starter.cli import main; main()", *case.args],
+        [sys.executable, "-c", "from starter.cli.main import main; main()", *case.args],
         cwd=ROOT,
         env=_environment(case.env),
         capture_output=True,

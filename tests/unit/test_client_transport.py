@@ -12,16 +12,16 @@ from uuid import UUID
 import httpx
 import pytest
 
-from activities import wire
-from activities.client import CalypsoClient, CalypsoCredentials
-from activities.errors import (
+from calypso import wire
+from calypso.client import CalypsoClient, CalypsoCredentials
+from calypso.errors import (
     ConnectionFailedError,
     DuplicateKeyError,
     OutcomeUnknownError,
     UnexpectedResponseError,
 )
-from activities.models import CreatePayoutRequest, FeeQuoteItem
-from activities.signing import sign
+from calypso.models import CreatePayoutRequest, FeeQuoteItem
+from calypso.signing import sign
 
 CREDENTIALS = CalypsoCredentials(account="acc-1", api_key="pub", api_secret="sec")
 KEY = UUID("00000000-0000-4000-8000-000000000001")

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from starter.cli import app
+from starter.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from activities import errors
-from activities.errors import error_from_response
+from calypso import errors
+from calypso.errors import error_from_response
 
 
 @pytest.mark.parametrize(

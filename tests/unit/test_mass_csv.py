@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from starter.mass_csv import (
+from starter.api.mass_csv import (
     InvalidMassListError,
     MassItem,
     RowProblem,

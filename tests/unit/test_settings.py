@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from starter.settings import SANDBOX_URL, Settings, SettingsError
+from starter.service.settings import SANDBOX_URL, Settings, SettingsError
 
 
 def test_defaults_point_at_the_sandbox() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.signing import SignatureError, sign, verify
+from calypso.signing import SignatureError, sign, verify
 
 DOC_KEY = "c529e14832b34b74972365cf7bf02430"
 DOC_SECRET = "b823a6b9ea72408583cef9ec8d67fa52"

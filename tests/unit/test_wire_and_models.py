@@ -8,8 +8,8 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from activities import wire
-from activities.models import (
+from calypso import wire
+from calypso.models import (
     Account,
     CreatePayoutRequest,
     MassPayout,

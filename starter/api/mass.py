@@ -20,6 +20,10 @@ from temporalio.service import RPCError
 
 from activities.mass_activities import MassFundsInput
 from activities.payout_models import FundsCheck
+from starter.api.errors import PayoutEndedError, ended_state
+from starter.api.idempotent_start import fingerprint, start_idempotently
+from starter.api.mass_csv import InvalidMassListError, ParsedList, RowProblem, parse_mass_items
+from starter.service.settings import Settings
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import (
@@ -34,11 +38,6 @@ from workflows.mass_models import (
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
 from workflows.payout_models import CancelInput, RescheduleInput, RescheduleResult, ResendPolicy
-
-from .idempotent_start import fingerprint, start_idempotently
-from .mass_csv import InvalidMassListError, ParsedList, RowProblem, parse_mass_items
-from .saga_errors import PayoutEndedError, ended_state
-from .settings import Settings
 
 
 class MassPayoutRequest(BaseModel):

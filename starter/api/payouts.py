@@ -18,7 +18,15 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.currencies import FieldProblem, check_execution_date, check_payment
+from calypso.currencies import FieldProblem, check_execution_date, check_payment
+from starter.api.errors import PayoutEndedError as PayoutEndedError
+from starter.api.errors import PayoutNotFoundError as PayoutNotFoundError
+from starter.api.errors import ended_state
+from starter.api.idempotent_start import KeyReusedError as KeyReusedError  # part of this API
+from starter.api.idempotent_start import fingerprint, start_idempotently
+from starter.api.mass import MassPayouts
+from starter.service.settings import Settings
+from starter.service.temporal_client import connect
 from workflows import search_attributes as sa
 from workflows.keys import mass_payout_workflow_id, single_payout_workflow_id
 from workflows.payout_models import (
@@ -33,15 +41,6 @@ from workflows.payout_models import (
     SagaState,
 )
 from workflows.single_payout import SinglePayoutWorkflow
-
-from .idempotent_start import KeyReusedError as KeyReusedError  # part of this API
-from .idempotent_start import fingerprint, start_idempotently
-from .mass_api import MassPayouts
-from .saga_errors import PayoutEndedError as PayoutEndedError
-from .saga_errors import PayoutNotFoundError as PayoutNotFoundError
-from .saga_errors import ended_state
-from .settings import Settings
-from .temporal_client import connect
 
 
 class PayoutRequest(BaseModel):

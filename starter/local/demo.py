@@ -18,14 +18,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from activities.ledger import EntryState, SqliteLedger
+from starter.api.payouts import PayoutRequest, Payouts
+from starter.cli.output import console, print_status
+from starter.local.demo_mass import DemoError, expect, run_mass_demo
+from starter.local.local_stack import LocalStack, local_stack
+from starter.service.settings import Settings
 from workflows.keys import single_payout_workflow_id
 from workflows.payout_models import ResendPolicy, SagaState
-
-from .api import PayoutRequest, Payouts
-from .cli_output import console, print_status
-from .demo_mass import DemoError, expect, run_mass_demo
-from .local_stack import LocalStack, local_stack
-from .settings import Settings
 
 CURRENCY = "USDT_TRX"
 RECIPIENT = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"

@@ -14,15 +14,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.client import CalypsoClient
 from activities.ledger import ledger_from_settings
 from activities.payout_activities import PayoutActivities
+from calypso.client import CalypsoClient
+from starter.service.settings import Settings
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
 from workflows.single_payout import SinglePayoutWorkflow
-
-from .settings import Settings
 
 log = structlog.get_logger()
 WORKFLOWS = [SinglePayoutWorkflow, MassPayoutWorkflow, MassDealWorkflow, MassPreviewWorkflow]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from activities.client import CalypsoCredentials
+from calypso.client import CalypsoCredentials
 
 SANDBOX_URL = "http://127.0.0.1:8710"
 SANDBOX_ACCOUNT = "sandbox-account"

@@ -25,7 +25,7 @@ its idempotencyKey before creating again.
 
 from __future__ import annotations
 
-from . import wire
+from calypso import wire
 
 
 class CalypsoError(Exception):

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
-from . import cli_mass, cli_payouts
-from .cli_common import CliError, bounded
-from .cli_output import console
-from .logging import configure_logging
-from .settings import Settings, SettingsError
+from starter.cli import mass as cli_mass
+from starter.cli import payouts as cli_payouts
+from starter.cli.common import CliError, bounded
+from starter.cli.output import console
+from starter.service.logging import configure_logging
+from starter.service.settings import Settings, SettingsError
 
 app = typer.Typer(
     help="Durable payout sagas for Calypso Pay, run as Temporal workflows.",
@@ -35,8 +36,8 @@ def _settings() -> Settings:
 @app.command()
 def worker() -> None:
     """Run a worker: executes payout workflows and their activities on PAYOUTS_TASK_QUEUE."""
-    from .temporal_client import connect
-    from .worker import run_worker
+    from starter.service.temporal_client import connect
+    from starter.service.worker import run_worker
 
     settings = _settings()
 
@@ -55,8 +56,8 @@ def webhooks(
     bounded("port", port, 1, 65535)
     import uvicorn
 
-    from .temporal_client import connect
-    from .webhook_receiver import create_receiver_app
+    from starter.service.temporal_client import connect
+    from starter.service.webhook_receiver import create_receiver_app
 
     settings = _settings()
     if not settings.webhook_keys:
@@ -72,8 +73,8 @@ def webhooks(
 @app.command()
 def setup() -> None:
     """Register the saga's search attributes in TEMPORAL_NAMESPACE (safe to run again)."""
-    from .search_attribute_setup import register_search_attributes
-    from .temporal_client import connect
+    from starter.service.search_attribute_setup import register_search_attributes
+    from starter.service.temporal_client import connect
 
     settings = _settings()
 
@@ -102,7 +103,7 @@ def sandbox(
 @app.command()
 def dev() -> None:
     """Keep a local stack up until Ctrl-C: Temporal dev server + UI, sandbox, receiver, worker."""
-    from .local_stack import local_stack
+    from starter.local.local_stack import local_stack
 
     settings = _settings()
 
@@ -123,7 +124,7 @@ def dev() -> None:
 @app.command()
 def demo() -> None:
     """Run the demo: payouts to COMPLETED, rescheduled-then-canceled, and failed-and-compensated."""
-    from .demo import run_demo
+    from starter.local.demo import run_demo
 
     settings = Settings.from_env()
     # The demo prints its own story; service logs would drown it unless asked for.

@@ -13,10 +13,9 @@ import typer
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from activities.currencies import parse_amount
-
-from .api import KeyReusedError, PayoutEndedError, PayoutNotFoundError, Payouts
-from .settings import Settings
+from calypso.currencies import parse_amount
+from starter.api.payouts import KeyReusedError, PayoutEndedError, PayoutNotFoundError, Payouts
+from starter.service.settings import Settings
 
 
 class CliError(Exception):

@@ -6,17 +6,8 @@ from typing import Annotated
 
 import typer
 
-from workflows.mass_models import MassCancelResult, MassProgress
-from workflows.payout_models import (
-    CancelResult,
-    PayoutStatus,
-    RescheduleResult,
-    ResendPolicy,
-    SagaState,
-)
-
-from .api import PayoutRequest, Payouts, validate
-from .cli_common import (
+from starter.api.payouts import PayoutRequest, Payouts, validate
+from starter.cli.common import (
     CliError,
     JsonFlag,
     KeyArgument,
@@ -26,8 +17,16 @@ from .cli_common import (
     run_with_payouts,
     when_of,
 )
-from .cli_mass import follow_progress
-from .cli_output import console, emit_json, print_mass_progress, print_status
+from starter.cli.mass import follow_progress
+from starter.cli.output import console, emit_json, print_mass_progress, print_status
+from workflows.mass_models import MassCancelResult, MassProgress
+from workflows.payout_models import (
+    CancelResult,
+    PayoutStatus,
+    RescheduleResult,
+    ResendPolicy,
+    SagaState,
+)
 
 
 def register(app: typer.Typer) -> None:

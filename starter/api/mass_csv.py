@@ -3,7 +3,7 @@
 Accountants export these lists from spreadsheets; games generate them by the 100,000. Every row is
 checked before anything starts and every problem is reported at once, each with the row number the
 user sees in a spreadsheet, so a list is fixed in one round trip rather than one error per attempt.
-Row checks reuse `activities.currencies`, the same rules the single payout and the workflow apply.
+Row checks reuse `calypso.currencies`, the same rules the single payout and the workflow apply.
 
 CSV format: columns address, amount, comment, reference (the last two optional); UTF-8 with or
 without BOM; `,` or `;` separated (a `;` outside quotes on the first non-blank line picks `;`);
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import MAX_PREC, Decimal, Inexact, localcontext
 
-from activities.currencies import CURRENCIES, EVM, check_payment, parse_amount
+from calypso.currencies import CURRENCIES, EVM, check_payment, parse_amount
 
 FIELDS = ("address", "amount", "comment", "reference")
 # Header names compare lower-cased without ' ', '_', '-': `Deposit Address` is `depositAddress`.

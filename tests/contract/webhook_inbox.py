@@ -10,11 +10,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities import wire
-from activities.models import WebhookEvent
-from activities.signing import SignatureError, verify
-
-from .asgi_runner import read_body
+from calypso import wire
+from calypso.models import WebhookEvent
+from calypso.signing import SignatureError, verify
+from starter.service.asgi_runner import read_body
 
 
 @dataclass

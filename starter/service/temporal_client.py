@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from activities.payload_storage import data_converter
-
-from .settings import Settings
+from starter.service.payload_storage import data_converter
+from starter.service.settings import Settings
 
 
 async def connect(settings: Settings) -> Client:

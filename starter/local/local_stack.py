@@ -19,18 +19,17 @@ from urllib.parse import urlparse
 import structlog
 from temporalio.client import Client
 
-from activities.client import CalypsoClient
-from activities.models import CreateWebhookSubscriptionRequest
+from calypso.client import CalypsoClient
+from calypso.models import CreateWebhookSubscriptionRequest
 from sandbox.server import running_sandbox
 from sandbox.settings import SandboxSettings
-
-from .asgi_runner import serve_in_background
-from .binaries import installed_binary
-from .search_attribute_setup import dev_server_flags, register_search_attributes
-from .settings import SANDBOX_URL, Settings
-from .temporal_client import connect
-from .webhook_receiver import create_receiver_app
-from .worker import build_worker, payout_activities
+from starter.service.asgi_runner import serve_in_background
+from starter.service.binaries import installed_binary
+from starter.service.search_attribute_setup import dev_server_flags, register_search_attributes
+from starter.service.settings import SANDBOX_URL, Settings
+from starter.service.temporal_client import connect
+from starter.service.webhook_receiver import create_receiver_app
+from starter.service.worker import build_worker, payout_activities
 
 log = structlog.get_logger()
 UI_PORT = 8233

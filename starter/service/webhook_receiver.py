@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import wire
-from activities.models import WebhookEvent
-from activities.signing import SignatureError, verify
+from calypso import wire
+from calypso.models import WebhookEvent
+from calypso.signing import SignatureError, verify
 from workflows.keys import saga_workflow_ids
 from workflows.payout_models import ProviderEvent
 

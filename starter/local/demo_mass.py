@@ -8,17 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from activities.ledger import EntryState, SqliteLedger
+from starter.api.mass import MassPayoutRequest, recipients_from_parsed
+from starter.api.mass_csv import parse_mass_csv
+from starter.api.payouts import Payouts
+from starter.cli.mass import REPORT_COLUMNS, follow_progress, write_report
+from starter.cli.output import console, print_mass_progress
+from starter.local.local_stack import LocalStack
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_deal import item_ledger_key
 from workflows.mass_models import ItemState
 from workflows.payout_models import ResendPolicy, SagaState
-
-from .api import Payouts
-from .cli_mass import REPORT_COLUMNS, follow_progress, write_report
-from .cli_output import console, print_mass_progress
-from .local_stack import LocalStack
-from .mass_api import MassPayoutRequest, recipients_from_parsed
-from .mass_csv import parse_mass_csv
 
 CURRENCY = "USDT_TRX"
 RECIPIENTS = 250

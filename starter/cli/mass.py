@@ -13,14 +13,21 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from starter.api.mass import MassPayoutRequest, recipients_from_parsed
+from starter.api.mass_csv import parse_mass_csv
+from starter.api.payouts import Payouts
+from starter.cli.common import (
+    CliError,
+    JsonFlag,
+    KeyArgument,
+    bounded,
+    key_of,
+    run_with_payouts,
+    when_of,
+)
+from starter.cli.output import console, emit_json
 from workflows.mass_models import ItemOutcome, ItemState, MassProgress
 from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
-
-from .api import Payouts
-from .cli_common import CliError, JsonFlag, KeyArgument, bounded, key_of, run_with_payouts, when_of
-from .cli_output import console, emit_json
-from .mass_api import MassPayoutRequest, recipients_from_parsed
-from .mass_csv import parse_mass_csv
 
 REPORT_COLUMNS = [
     "index",

@@ -17,15 +17,15 @@ from uuid import UUID
 import httpx
 from pydantic import ValidationError
 
-from . import wire
-from .errors import (
+from calypso import wire
+from calypso.errors import (
     CalypsoError,
     ConnectionFailedError,
     OutcomeUnknownError,
     UnexpectedResponseError,
     error_from_response,
 )
-from .models import (
+from calypso.models import (
     Account,
     CancelPayoutRequest,
     CreateMassPayoutRequest,
@@ -46,7 +46,7 @@ from .models import (
     Withdrawal,
     WithdrawalLookup,
 )
-from .signing import sign
+from calypso.signing import sign
 
 ModelT = TypeVar("ModelT", bound=WireModel)
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)

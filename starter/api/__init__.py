@@ -1,0 +1,28 @@
+"""The Python API for backend services: start, inspect, cancel and reschedule payout sagas.
+
+    from starter.api import Payouts, PayoutRequest
+    payouts = await Payouts.connect()
+    key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"), ...))
+"""
+
+from starter.api.errors import PayoutEndedError, PayoutNotFoundError
+from starter.api.idempotent_start import KeyReusedError
+from starter.api.mass import MassPayoutRequest, MassPayouts, MassPreview, recipients_from_rows
+from starter.api.mass_csv import InvalidMassListError, parse_mass_csv
+from starter.api.payouts import InvalidPayoutError, PayoutRequest, Payouts, PayoutSummary
+
+__all__ = [
+    "InvalidMassListError",
+    "InvalidPayoutError",
+    "KeyReusedError",
+    "MassPayoutRequest",
+    "MassPayouts",
+    "MassPreview",
+    "PayoutEndedError",
+    "PayoutNotFoundError",
+    "PayoutRequest",
+    "PayoutSummary",
+    "Payouts",
+    "parse_mass_csv",
+    "recipients_from_rows",
+]

@@ -1,0 +1,1 @@
+"""The `payouts` command line (entry point: `starter.cli.main:main`)."""

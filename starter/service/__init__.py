@@ -1,0 +1,2 @@
+"""The long-running processes and what they read at start: settings, logging, the Temporal
+client and its data converter, the worker, the webhook receiver."""
