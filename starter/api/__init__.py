@@ -1,8 +1,8 @@
 """The Python API for backend services: start, inspect, cancel and reschedule payout sagas.
 
-    from starter.api import Payouts, PayoutRequest
-    payouts = await Payouts.connect()
-    key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"), ...))
+from starter.api import Payouts, PayoutRequest
+payouts = await Payouts.connect()
+key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"), ...))
 """
 
 from starter.api.errors import PayoutEndedError, PayoutNotFoundError
