@@ -1,4 +1,4 @@
-"""Provider endpoints for single and mass payouts and their withdrawals (calypso-api.md §3)."""
+"""Provider endpoints for single and mass payouts and withdrawals (docs/provider-api.md §3)."""
 
 from __future__ import annotations
 

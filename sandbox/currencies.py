@@ -1,4 +1,4 @@
-"""Currencies the sandbox accepts (calypso-api.md §7): decimal scale, address shape, limits."""
+"""Currencies the sandbox accepts (docs/provider-api.md §7): decimals, address shape, limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Provider error codes (calypso-api.md §2) and the exception that carries one to the wire."""
+"""Provider error codes (docs/provider-api.md §2) and the exception that carries one to the wire."""
 
 from __future__ import annotations
 

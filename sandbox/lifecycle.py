@@ -1,4 +1,4 @@
-"""One step of the payout state machine (calypso-api.md §4), for single and mass payouts alike.
+"""One step of the payout state machine (docs/provider-api.md §4), single and mass payouts alike.
 
 A single payout is handled as a deal with one withdrawal; a mass payout with one per item.
     CREATED / CREATION_IN_PROGRESS → [PENDING_CONFIRMATION →] CONFIRMED

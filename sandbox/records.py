@@ -30,7 +30,7 @@ class PayoutState(StrEnum):
 TERMINAL_STATES = frozenset(
     {PayoutState.COMPLETED, PayoutState.FAILED, PayoutState.CANCELED, PayoutState.PARTIAL}
 )
-# Before the payout is handed to the network it can still be called back (calypso-api.md §4).
+# Before the payout is handed to the network it can still be called back (docs/provider-api.md §4).
 CANCELLABLE_STATES = frozenset(
     {
         PayoutState.CREATED,

@@ -1,4 +1,4 @@
-"""Provider-shaped JSON (camelCase, calypso-api.md §3) for the sandbox's records."""
+"""Provider-shaped JSON (camelCase, docs/provider-api.md §3) for the sandbox's records."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from sandbox.server import SandboxHandle, running_sandbox
 from starter.service.binaries import installed_binary
 from starter.service.logging import configure_logging
 from starter.service.search_attribute_setup import register_search_attributes
-from tests.contract.conftest import Control, eventually
+from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from workflows.payout_models import (
     CancelInput,
@@ -190,7 +190,7 @@ async def temporal(dev_server: bool) -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def record(path: SagaPath, env: WorkflowEnvironment, sandbox: SandboxHandle) -> Path:
-    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=CONTROL_TIMEOUT) as http:
         control = Control(http)
         await control.post("/sandbox/reset")
         with tempfile.TemporaryDirectory() as tmp:

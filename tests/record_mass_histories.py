@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.server import SandboxHandle, running_sandbox
 from starter.service.logging import configure_logging
-from tests.contract.conftest import Control, eventually
+from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from tests.record_histories import temporal
 from workflows.keys import mass_payout_workflow_id
@@ -107,7 +107,7 @@ PATHS = [
 
 
 async def record(path: MassPath, env: WorkflowEnvironment, sandbox: SandboxHandle) -> list[Path]:
-    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=CONTROL_TIMEOUT) as http:
         control = Control(http)
         await control.post("/sandbox/reset")
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -21,6 +21,16 @@ from tests.contract.webhook_inbox import WebhookInbox
 SETTINGS = SandboxSettings(step_delay_seconds=0.02, webhook_time_scale=0.001)
 EVM = "0x" + "1234567890" * 4
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+# The control API answers from memory, but the sandbox runs on a thread of the test process: it
+# shares the GIL with the test (and, in the integration tests, with a Temporal worker running
+# up to a hundred deal workflows) on a 2-core machine that may be running other tests. One answer
+# can then take seconds; httpx's default of 5 s once failed a finished 100,000-recipient run.
+# Answers stay small (the lists summarise or page), so a minute is a hung sandbox, not a slow one.
+CONTROL_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# `eventually`'s default: a generous bound for a condition that holds within a second on an idle
+# machine (a payout of a few 20-50 ms steps, a webhook); 10 s was tight with another process
+# keeping one of two cores busy. A check that passes returns at once, so the bound costs nothing.
+EVENTUALLY_DEADLINE = 30.0
 
 
 class Control:
@@ -34,8 +44,8 @@ class Control:
         response.raise_for_status()
         return wire.loads(response.content)
 
-    async def get(self, path: str) -> Any:
-        response = await self.http.get(path)
+    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        response = await self.http.get(path, params=params)
         response.raise_for_status()
         return wire.loads(response.content)
 
@@ -48,7 +58,7 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 async def control(sandbox: SandboxHandle) -> AsyncIterator[Control]:
-    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=CONTROL_TIMEOUT) as http:
         ctl = Control(http)
         await ctl.post("/sandbox/reset")
         yield ctl
@@ -80,7 +90,10 @@ async def inbox(client: CalypsoClient) -> AsyncIterator[WebhookInbox]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, deadline: float = 10.0, interval: float = 0.02
+    check: Callable[[], Awaitable[Any]],
+    *,
+    deadline: float = EVENTUALLY_DEADLINE,
+    interval: float = 0.02,
 ) -> Any:
     """Await `check` until it returns something truthy, or fail after `deadline` seconds."""
     async with asyncio.timeout(deadline):

@@ -14,6 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 from tests.integration.conftest import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
+# One CLI run: a fresh interpreter importing temporalio and pydantic (a few seconds alone on a
+# loaded 2-core machine), plus, for `pay --wait`, the whole saga. 60 s was tight for that; a run
+# that takes longer than this has hung.
+CLI_DEADLINE_SECONDS = 180
 
 
 @dataclass
@@ -53,6 +57,11 @@ async def run_payouts(stack: Stack, env: WorkflowEnvironment, *args: str, cwd: P
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=CLI_DEADLINE_SECONDS)
+    except TimeoutError:
+        process.kill()  # a hung CLI must not outlive its test
+        await process.wait()
+        raise
     assert process.returncode is not None
     return Ran(process.returncode, out.decode(), err.decode())

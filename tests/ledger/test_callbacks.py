@@ -43,7 +43,9 @@ EVENT = CallbackEvent(
 
 @pytest_asyncio.fixture(loop_scope="package")
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as http:
+    # Loopback calls to an app on this event loop: milliseconds idle, but 2 s was tight on a
+    # loaded 2-core machine. No test here waits for this timeout to fire.
+    async with httpx.AsyncClient(timeout=30.0) as http:
         yield http
 
 

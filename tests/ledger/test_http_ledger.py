@@ -43,7 +43,9 @@ def script() -> Script:
 
 @pytest_asyncio.fixture(loop_scope="package")
 async def scripted(script: Script, switchboard: Switchboard) -> AsyncIterator[HttpLedger]:
-    ledger = HttpLedger(switchboard.plug(scripted_backend(script)) + "/", "s3cret", timeout=2.0)
+    # Loopback calls answered from this event loop: 2 s was tight on a loaded 2-core machine.
+    # (The timeout test uses its own 0.2 s client; nothing waits for this one to fire.)
+    ledger = HttpLedger(switchboard.plug(scripted_backend(script)) + "/", "s3cret", timeout=30.0)
     try:
         yield ledger
     finally:
@@ -165,7 +167,7 @@ async def test_a_timeout_is_retryable(script: Script, scripted: HttpLedger) -> N
 
 async def test_a_shared_client_is_left_open(script: Script, scripted: HttpLedger) -> None:
     script.body = released_entry("p-1")
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=30.0) as client:  # as `scripted`, not httpx's 5 s
         ledger = HttpLedger(scripted.base_url, "s3cret", client)
         entry = await ledger.release(ReleaseRequest(key="p-1"))
         await ledger.close()

@@ -28,7 +28,17 @@ def exact_json(raw: bytes | str) -> Any:
     return json.loads(raw, parse_float=Decimal)
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+# Waits and HTTP calls here are bounded generously: what they wait for takes well under a second
+# (a few 20 ms steps, a webhook, an in-memory answer), but the sandbox is a thread of the test
+# process sharing its GIL, on a 2-core machine that may be busy with other tests; 5 s was tight.
+# A passing wait returns as soon as its condition holds, so the bound costs nothing.
+WAIT_SECONDS = 30.0
+HTTP_TIMEOUT_SECONDS = 30.0
+
+
+def wait_for(
+    condition: Callable[[], object], timeout: float = WAIT_SECONDS, what: str = ""
+) -> None:
     """Poll until `condition()` is truthy; fail after `timeout` seconds (no blind sleeps)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -38,7 +48,9 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = 
 
 
 class SandboxClient:
-    def __init__(self, url: str, settings: SandboxSettings, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, settings: SandboxSettings, timeout: float = HTTP_TIMEOUT_SECONDS
+    ) -> None:
         self.url = url
         self.settings = settings
         self.http = httpx.Client(base_url=url, timeout=timeout)

@@ -16,7 +16,8 @@ from sandbox.runtime import SandboxRuntime
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
+    # Milliseconds of work; 5 s was tight on a loaded 2-core machine, and a pass returns at once.
+    async with asyncio.timeout(30):
         while not condition():
             await asyncio.sleep(0.005)
 

@@ -58,13 +58,15 @@ def test_error_rate_is_reproducible_with_a_seed(api: SandboxClient) -> None:
 
 
 def test_latency_is_added_to_api_calls(api: SandboxClient) -> None:
-    api.control("POST", "/faults", {"latencyMs": 150})
+    # A whole second, so that "the control API answers sooner" does not depend on a loaded
+    # machine answering a loopback call within 150 ms (the latency this test used before).
+    api.control("POST", "/faults", {"latencyMs": 1000})
     started = time.monotonic()
     assert api.call("/api/v1/account").status_code == 200
-    assert time.monotonic() - started >= 0.15
+    assert time.monotonic() - started >= 1.0
     started = time.monotonic()
     api.control("GET", "/health")  # the control API is never slowed down
-    assert time.monotonic() - started < 0.15
+    assert time.monotonic() - started < 1.0
 
 
 def test_commit_then_drop_creates_the_payout_but_never_answers(api: SandboxClient) -> None:
@@ -178,7 +180,7 @@ def test_webhook_gives_up_after_nineteen_retries(api: SandboxClient) -> None:
     def attempts() -> list[Any]:
         return list(api.control("GET", f"/webhooks?payoutId={payout['id']}"))
 
-    wait_for(lambda: len(attempts()) == 20, timeout=10, what="20 attempts")
+    wait_for(lambda: len(attempts()) == 20, timeout=60, what="20 attempts")  # 10 s was tight
     log = attempts()
     assert [e["attempt"] for e in log] == list(range(1, 21))
     assert all(e["outcome"] == "failed" and e["error"] for e in log)
