@@ -15,10 +15,9 @@ from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities import provider_endpoints as endpoints
 from activities.boundary import as_application_errors
-from activities.exactly_once import cancel_or_explain, create_exactly_once
 from activities.ledger import Ledger, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
 from activities.mass_items import ItemOutcome, ItemState, MassItem
 from activities.payout_models import (
@@ -29,9 +28,9 @@ from activities.payout_models import (
     ProviderPayout,
     error_line,
 )
+from activities.provider_endpoints import MASS_DEAL
 from calypso.client import CalypsoClient
 from calypso.models import (
-    CancelPayoutRequest,
     CreateMassPayoutRequest,
     FeeQuoteItem,
     ListWithdrawalsRequest,
@@ -97,11 +96,7 @@ class MassActivities:
                         for amount in chunk
                     ]
                 )
-                if len(quote.items) != len(chunk) or any(q.fee_sender is None for q in quote.items):
-                    raise ApplicationError(
-                        "the tariff did not quote every item", type="UnexpectedResponse"
-                    )
-                fee += sum((q.fee_sender.fee for q in quote.items if q.fee_sender), Decimal(0))
+                fee += sum(quote.sender_fees(len(chunk)), Decimal(0))
                 activity.heartbeat(start)
         total = sum(request.amounts, Decimal(0))
         return FundsCheck(balance=account.balance_of(request.currency), fee=fee, needed=total + fee)
@@ -109,13 +104,12 @@ class MassActivities:
     @activity.defn
     async def create_mass_deal(self, request: CreateDealInput) -> ProviderPayout:
         """Create the deal at the provider exactly once (the same rules as a single payout)."""
-        key = request.provider_key
 
-        async def create() -> ProviderPayout:
+        async def send() -> ProviderPayout:
             mass = await self._client.create_mass_payout(
                 CreateMassPayoutRequest(
                     currency=request.currency,
-                    idempotency_key=key,
+                    idempotency_key=request.provider_key,
                     name=request.name,
                     comment=request.comment,
                     mass_addresses=[
@@ -129,27 +123,17 @@ class MassActivities:
             return ProviderPayout.from_mass_payout(mass)
 
         with as_application_errors():
-            return await create_exactly_once(create, lambda: self._by_key(key))
+            return await endpoints.create(MASS_DEAL, self._client, request.provider_key, send)
 
     @activity.defn
     async def fetch_mass_deal(self, request: FetchPayoutInput) -> ProviderPayout:
         with as_application_errors():
-            return await self._by_key(request.provider_key)
+            return await endpoints.fetch(MASS_DEAL, self._client, request)
 
     @activity.defn
     async def cancel_mass_deal(self, request: CancelProviderInput) -> CancelProviderResult:
-        async def cancel() -> ProviderPayout:
-            mass = await self._client.cancel_mass_payout(
-                CancelPayoutRequest(
-                    deal_id=request.provider_id,
-                    idempotency_key=request.provider_key,
-                    message=request.reason,
-                )
-            )
-            return ProviderPayout.from_mass_payout(mass)
-
         with as_application_errors():
-            return await cancel_or_explain(cancel, lambda: self._by_key(request.provider_key))
+            return await endpoints.cancel(MASS_DEAL, self._client, request)
 
     @activity.defn
     async def read_deal_outcomes(self, request: DealOutcomesInput) -> DealOutcomes:
@@ -177,11 +161,6 @@ class MassActivities:
         with as_application_errors():
             await self._ledger.apply_many(requests)
         return LedgerBatchResult(applied=len(requests))
-
-    async def _by_key(self, provider_key: UUID) -> ProviderPayout:
-        return ProviderPayout.from_mass_payout(
-            await self._client.get_mass_payout(idempotency_key=provider_key)
-        )
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 import httpx
 import structlog
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities import provider_endpoints as endpoints
 from activities.boundary import as_application_errors
 from activities.callbacks import CallbackEvent, send_callback
-from activities.exactly_once import cancel_or_explain, create_exactly_once
 from activities.ledger import Ledger, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
 from activities.mass_activities import MassActivities
 from activities.payout_models import (
@@ -30,8 +28,9 @@ from activities.payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
+from activities.provider_endpoints import SINGLE_PAYOUT
 from calypso.client import CalypsoClient
-from calypso.models import CancelPayoutRequest, CreatePayoutRequest, FeeQuoteItem
+from calypso.models import CreatePayoutRequest, FeeQuoteItem
 
 log = structlog.get_logger()
 
@@ -67,13 +66,9 @@ class PayoutActivities:
             quote = await self._client.quote_fees(
                 [FeeQuoteItem(base_amount=request.amount, currency=request.currency)]
             )
-        sender = quote.items[0].fee_sender if quote.items else None
-        if sender is None:
-            raise ApplicationError("the tariff quoted no sender fee", type="UnexpectedResponse")
+            (fee,) = quote.sender_fees(1)
         return FundsCheck(
-            balance=account.balance_of(request.currency),
-            fee=sender.fee,
-            needed=request.amount + sender.fee,
+            balance=account.balance_of(request.currency), fee=fee, needed=request.amount + fee
         )
 
     @activity.defn
@@ -81,7 +76,7 @@ class PayoutActivities:
         """Create the payout exactly once, even after a timeout or a dropped response."""
         key = request.provider_key
 
-        async def create() -> ProviderPayout:
+        async def send() -> ProviderPayout:
             payout = await self._client.create_payout(
                 CreatePayoutRequest(
                     deposit_address=request.deposit_address,
@@ -96,27 +91,17 @@ class PayoutActivities:
             return ProviderPayout.from_payout(payout)
 
         with as_application_errors():
-            return await create_exactly_once(create, lambda: self._by_key(key))
+            return await endpoints.create(SINGLE_PAYOUT, self._client, key, send)
 
     @activity.defn
     async def fetch_payout(self, request: FetchPayoutInput) -> ProviderPayout:
         with as_application_errors():
-            return await self._by_key(request.provider_key)
+            return await endpoints.fetch(SINGLE_PAYOUT, self._client, request)
 
     @activity.defn
     async def cancel_provider_payout(self, request: CancelProviderInput) -> CancelProviderResult:
-        async def cancel() -> ProviderPayout:
-            payout = await self._client.cancel_payout(
-                CancelPayoutRequest(
-                    deal_id=request.provider_id,
-                    idempotency_key=request.provider_key,
-                    message=request.reason,
-                )
-            )
-            return ProviderPayout.from_payout(payout)
-
         with as_application_errors():
-            return await cancel_or_explain(cancel, lambda: self._by_key(request.provider_key))
+            return await endpoints.cancel(SINGLE_PAYOUT, self._client, request)
 
     @activity.defn
     async def reserve_funds(self, request: ReserveRequest) -> LedgerEntry:
@@ -141,11 +126,6 @@ class PayoutActivities:
             await send_callback(
                 self._callback_http, self._callback_url, self._callback_secret, event
             )
-
-    async def _by_key(self, provider_key: UUID) -> ProviderPayout:
-        return ProviderPayout.from_payout(
-            await self._client.get_payout(idempotency_key=provider_key)
-        )
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker's registration."""

@@ -1,4 +1,4 @@
-"""Async, signed client for the Calypso payout API (calypso-api.md §1, §3, §5, §6).
+"""Async, signed client for the Calypso payout API (docs/provider-api.md §1, §3, §5, §6).
 
 One pooled `httpx.AsyncClient` per `CalypsoClient`. Every call builds the envelope, serializes it
 once, signs exactly those bytes and sends them. Errors come back as the tree in `errors.py`; this

@@ -1,4 +1,4 @@
-"""Currencies we can pay in: decimal scale and recipient address shape (calypso-api.md §7).
+"""Currencies we can pay in: decimal scale and recipient address shape (docs/provider-api.md §7).
 
 Pure and deterministic, so the Python API, the CLI and the workflow all validate with the same
 rules before anything starts. The provider validates again on its side.

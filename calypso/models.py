@@ -16,6 +16,8 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
+from calypso.errors import UnexpectedResponseError
+
 
 def _reject_float(value: Any) -> Any:
     # A float has already lost the exact amount; refuse it instead of carrying the error along.
@@ -47,7 +49,8 @@ class PayoutState(StrEnum):
     PARTIAL = "PARTIAL"
 
 
-TERMINAL_STATES = frozenset(
+# The states after which the provider does nothing more with a payout.
+FINAL_PAYOUT_STATES = frozenset(
     {PayoutState.COMPLETED, PayoutState.FAILED, PayoutState.CANCELED, PayoutState.PARTIAL}
 )
 
@@ -69,7 +72,7 @@ class WireModel(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True, mode="python")
 
 
-# --- requests (calypso-api.md §3, §5, §6) ---------------------------------------------------------
+# --- requests (docs/provider-api.md §3, §5, §6) ---------------------------------------------------
 
 
 class CreatePayoutRequest(WireModel):
@@ -153,12 +156,6 @@ class DeleteWebhookSubscriptionRequest(WireModel):
 
 
 # --- responses ------------------------------------------------------------------------------------
-
-
-class ErrorBody(WireModel):
-    error_code: str | None = None
-    message: str | None = None
-    trace_id: str | None = None
 
 
 class WithdrawalError(WireModel):
@@ -289,6 +286,15 @@ class FeeQuote(WireModel):
 class FeeQuoteResult(WireModel):
     items: list[FeeQuote] = Field(default_factory=list)
 
+    def sender_fees(self, expected: int) -> list[Decimal]:
+        """The fee added on top of each quoted item, in order; every item must have one."""
+        fees = [item.fee_sender.fee for item in self.items if item.fee_sender is not None]
+        if len(self.items) != expected or len(fees) != expected:
+            raise UnexpectedResponseError(
+                f"the tariff quoted {len(fees)} sender fees for {expected} items"
+            )
+        return fees
+
 
 class WebhookSubscription(WireModel):
     request_id: str
@@ -300,7 +306,7 @@ class WebhookSubscription(WireModel):
 
 
 class WebhookEvent(WireModel):
-    """A payout notification as the provider delivers it (calypso-api.md §6)."""
+    """A payout notification as the provider delivers it (docs/provider-api.md §6)."""
 
     type: str
     parent_external_id: IdStr | None = None

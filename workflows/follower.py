@@ -1,24 +1,27 @@
-"""Following one provider payout (or mass deal) until the API confirms a final state.
+"""Following one provider attempt (a payout or a mass deal) until the API confirms a final state.
 
 Webhooks arrive as hints (`hint`) and move the state only forward; an API read (`apply`) is
 authoritative for final states. `follow` applies hints as they come and polls when none came for
-a poll interval, doubling the interval while nothing happens. Deterministic: runs in workflows.
+a poll interval, doubling the interval while nothing happens. What it learns it writes into the
+attempt it follows and shows on the saga's record. Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payout_models import ProviderPayout
-    from workflows.payout_models import ProviderEvent
-    from workflows.provider_tracking import FINAL_PROVIDER_STATES, ProviderTracker
-    from workflows.saga_timeline import Timeline
+    from activities.payout_models import FetchPayoutInput, ProviderPayout
+    from activities.provider_endpoints import ProviderEndpoints
+    from calypso.models import FINAL_PAYOUT_STATES, WebhookEventType
+    from workflows.activity_options import CALL
+    from workflows.payout_models import Attempt, ProviderEvent
+    from workflows.provider_tracking import ProviderTracker
+    from workflows.saga_record import SagaRecord
 
 POLL_BACKOFF_CAP = 32  # the poll interval doubles while nothing happens, up to 32 times
 
@@ -26,30 +29,26 @@ POLL_BACKOFF_CAP = 32  # the poll interval doubles while nothing happens, up to 
 class ProviderFollower:
     def __init__(
         self,
-        provider_key: UUID,
-        fetch: Callable[[UUID], Awaitable[ProviderPayout]],
-        timeline: Timeline,
+        attempt: Attempt,
+        endpoints: ProviderEndpoints,
+        record: SagaRecord,
         poll_interval: timedelta,
-        on_change: Callable[[], None] = lambda: None,
     ) -> None:
-        self.provider_key = provider_key
-        self.provider_id: str | None = None
+        self.attempt = attempt
         self.tracker = ProviderTracker()
         self.confirmed_final: ProviderPayout | None = None
-        self.latest: ProviderPayout | None = None
-        self.tx_hash: str | None = None
         self.next_poll_at: datetime | None = None
-        self._on_change = on_change  # the saga's bookkeeping, told of every new fact
-        self._fetch = fetch
-        self._timeline = timeline
+        self._endpoints = endpoints
+        self._record = record
         self._poll_interval = poll_interval
         self._events: list[ProviderEvent] = []
         self._needs_confirmation = False
 
     def hint(self, event: ProviderEvent) -> bool:
-        """Queue a webhook if it is about this payout; False when it belongs elsewhere."""
-        if event.provider_key != self.provider_key and (
-            self.provider_id is None or event.provider_id != self.provider_id
+        """Queue a webhook if it is about this attempt; False when it belongs elsewhere."""
+        attempt = self.attempt
+        if event.provider_key != attempt.provider_key and (
+            attempt.provider_id is None or event.provider_id != attempt.provider_id
         ):
             return False
         self._events.append(event)
@@ -57,16 +56,19 @@ class ProviderFollower:
 
     def apply(self, payout: ProviderPayout, source: str) -> None:
         """A payout read from the provider's API: authoritative for final states."""
-        self.provider_id = payout.id
-        self.latest = payout
         moved = self.tracker.observe(payout.state)
-        if payout.state in FINAL_PROVIDER_STATES:
+        if payout.state in FINAL_PAYOUT_STATES:
             self.tracker.state = payout.state
             self.confirmed_final = payout
         if moved or self.confirmed_final is payout:
-            self._timeline.add(source, "payout", payout.state, None)
-        self.tx_hash = payout.tx_hash or self.tx_hash
-        self._on_change()
+            self._record.timeline.add(source, "payout", payout.state, None)
+        attempt = self.attempt
+        attempt.provider_id = payout.id
+        attempt.provider_state = self.tracker.state
+        attempt.errors = payout.errors
+        attempt.fee = payout.fee if payout.fee is not None else attempt.fee
+        attempt.tx_hash = payout.tx_hash or attempt.tx_hash
+        self._record.refresh_details()
 
     async def follow(self, interrupt: Callable[[], bool] = lambda: False) -> ProviderPayout | None:
         """Until the final state is confirmed (returned), or `interrupt()` turns true (None)."""
@@ -83,7 +85,7 @@ class ProviderFollower:
                     last_hint, interval = workflow.now(), base
                 if self._needs_confirmation:
                     self._needs_confirmation = False
-                    self.apply(await self._fetch(self.provider_key), "api")
+                    self.apply(await self._fetch(), "api")
                     continue
                 if timer is None:
                     self.next_poll_at = last_hint + interval
@@ -101,7 +103,7 @@ class ProviderFollower:
                 if timer.done():
                     timer = None
                     if workflow.now() - last_hint >= interval:
-                        self.apply(await self._fetch(self.provider_key), "poll")
+                        self.apply(await self._fetch(), "poll")
                         last_hint = workflow.now()
                         interval = min(interval * 2, base * POLL_BACKOFF_CAP)
             return self.confirmed_final
@@ -110,20 +112,31 @@ class ProviderFollower:
             if timer is not None:
                 timer.cancel()
 
+    async def _fetch(self) -> ProviderPayout:
+        payout: ProviderPayout = await workflow.execute_activity(
+            self._endpoints.fetch_activity,
+            FetchPayoutInput(provider_key=self.attempt.provider_key),
+            result_type=ProviderPayout,
+            **CALL,
+        )
+        return payout
+
     def _drain(self) -> None:
+        timeline = self._record.timeline
         while self._events:
             event = self._events.pop(0)
             if self.tracker.is_duplicate(event.type, event.status, event.tx_hash):
-                self._timeline.add("webhook", event.type, event.status, "ignored: duplicate")
+                timeline.add("webhook", event.type, event.status, "ignored: duplicate")
                 continue
             if event.tx_hash:
-                self.tx_hash = self.tx_hash or event.tx_hash
+                self.attempt.tx_hash = self.attempt.tx_hash or event.tx_hash
             known = self.tracker.state
             moved = self.tracker.observe(event.status)
             note = None
-            if not moved and event.type == "PAYOUT_CHANGE_STATUS":
+            if not moved and event.type == WebhookEventType.PAYOUT_CHANGE_STATUS:
                 note = "already known" if event.status == known else "ignored: stale"
-            self._timeline.add("webhook", event.type, event.status, note)
+            timeline.add("webhook", event.type, event.status, note)
             if moved:
                 self._needs_confirmation = self.tracker.final
-                self._on_change()
+                self.attempt.provider_state = self.tracker.state
+                self._record.refresh_details()

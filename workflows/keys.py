@@ -58,3 +58,8 @@ def saga_workflow_ids(provider_key: uuid.UUID) -> list[str]:
     for saga_key in candidate_saga_keys(provider_key):
         ids += [single_payout_workflow_id(saga_key), mass_deal_workflow_id(saga_key)]
     return ids
+
+
+# The signal a webhook becomes: the receiver sends it, the single payout and the mass deal
+# handle it. Its name is part of every recorded history.
+PROVIDER_EVENT_SIGNAL = "provider_event"

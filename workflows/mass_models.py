@@ -17,7 +17,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mass_items import ItemOutcome, ItemState, MassItem
 
-from workflows.payout_models import ResendPolicy, SagaOptions, SagaState, TimelineEntry
+from workflows.payout_models import (
+    Attempt,
+    ResendPolicy,
+    SagaKnobs,
+    SagaOptions,
+    SagaState,
+    TimelineEntry,
+)
 
 __all__ = ["ItemOutcome", "ItemState", "MassItem"]  # re-exported: part of the saga's contract
 
@@ -53,8 +60,10 @@ class Recipients(BaseModel):
         ]
 
 
-class MassPayoutInput(SagaOptions):
-    idempotency_key: UUID
+class MassPayoutRequest(SagaOptions):
+    """A mass payout as a backend service asks for it: one currency, a list checked row by row
+    when it was built (`starter.api.recipients_from_rows`, `parse_mass_csv`)."""
+
     currency: str
     recipients: Recipients
     name: str | None = None
@@ -63,6 +72,12 @@ class MassPayoutInput(SagaOptions):
     # Each deal costs the parent about ten history events: after this many deals the run
     # continues as new, so no run comes near Temporal's 10,240-event warning.
     deals_per_run: int = Field(default=500, ge=1)
+
+
+class MassPayoutInput(MassPayoutRequest, SagaKnobs):
+    """The mass payout saga's input: its request with the key settled, and the knobs."""
+
+    idempotency_key: UUID
     resume: MassResume | None = None  # set by continue-as-new: where the previous run stopped
 
 
@@ -90,18 +105,10 @@ class DealInput(BaseModel):
     poll_interval_seconds: float = 30.0
 
 
-class DealAttempt(BaseModel):
-    number: int
-    provider_key: UUID
-    provider_id: str | None = None
-    provider_state: str | None = None
-    items: int = 0
-
-
 class DealResult(BaseModel):
     deal_index: int
     state: SagaState
-    attempts: list[DealAttempt] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list)
     outcomes: list[ItemOutcome] = Field(default_factory=list)
     cancel_refused: bool = False  # a cancel came too late for some items
 

@@ -11,7 +11,9 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
+
+from calypso.currencies import FieldProblem, check_execution_date, check_payment
 
 
 class SagaState(StrEnum):
@@ -51,8 +53,13 @@ class ResendPolicy(BaseModel):
 
 
 class SagaOptions(BaseModel):
-    """What every saga takes besides what to pay: when, from which ledger sub-account, how to
-    resend, how long to wait for funds, how often to poll, and whether to tell the merchant."""
+    """What every saga request takes besides what to pay: when, from which ledger sub-account,
+    how to resend, how long to wait for funds, and its idempotency key.
+
+    The public requests extend it (`PayoutRequest`, `MassPayoutRequest`; `starter.api` exports
+    them) and each saga's input extends its request with `SagaKnobs`. An input's JSON without the
+    knobs is the request fingerprint kept in the saga's memo (`starter.api.idempotent_start`).
+    """
 
     comment: str | None = None
     external_id: str | None = None
@@ -61,16 +68,49 @@ class SagaOptions(BaseModel):
     resend: ResendPolicy = Field(default_factory=ResendPolicy)
     # How long to keep re-checking a short balance before giving up as insufficient_funds.
     funds_wait_seconds: float = Field(default=3600.0, ge=0)
+    idempotency_key: UUID | None = None  # the API generates one when absent
+    # Set by `starter.api.checked`: the API checks a request once, however many calls it passes.
+    _checked: bool = PrivateAttr(default=False)
+
+    def problems(self) -> list[FieldProblem]:
+        """Every reason the API refuses this request before anything starts (empty: none).
+
+        Pure: no network. The workflow checks its own input again."""
+        return check_execution_date(self.execution_date)
+
+
+class SagaKnobs(BaseModel):
+    """How this deployment runs a saga, set by the API from its settings: not part of the
+    public request, nor of its fingerprint."""
+
     poll_interval_seconds: float = Field(default=30.0, gt=0)
     notify_merchant: bool = False
 
 
-class PayoutInput(SagaOptions):
-    idempotency_key: UUID
+class PayoutRequest(SagaOptions):
+    """One payout as a backend service asks for it."""
+
     deposit_address: str
     amount: Decimal
     currency: str
     max_fee: Decimal | None = None
+
+    def problems(self) -> list[FieldProblem]:
+        problems = check_payment(
+            currency=self.currency, address=self.deposit_address, amount=self.amount
+        )
+        problems += super().problems()
+        if self.max_fee is not None and self.max_fee < 0:
+            problems.append(FieldProblem("max_fee", "must not be negative"))
+        if not self.ledger_account.strip():
+            problems.append(FieldProblem("ledger_account", "must not be empty"))
+        return problems
+
+
+class PayoutInput(PayoutRequest, SagaKnobs):
+    """The single payout saga's input: its request with the key settled, and the knobs."""
+
+    idempotency_key: UUID
 
 
 class ProviderEvent(BaseModel):
@@ -93,11 +133,16 @@ class TimelineEntry(BaseModel):
 
 
 class Attempt(BaseModel):
-    number: int
+    """One send to the provider (a payout, or a mass deal's items) under its own key."""
+
+    number: int  # 0 = the first send; n > 0 = the n-th resend
     provider_key: UUID
     provider_id: str | None = None
     provider_state: str | None = None
     errors: list[str] = Field(default_factory=list)
+    fee: Decimal | None = None
+    tx_hash: str | None = None
+    items: int | None = None  # mass deals: how many items this attempt sent
 
 
 class PayoutStatus(BaseModel):

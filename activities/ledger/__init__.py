@@ -1,6 +1,6 @@
 """Reserve, settle and release a payout's money in the merchant's ledger (docs/ledger.md).
 
-    ledger = ledger_from_settings("sqlite", path=".payouts/ledger.sqlite3")
+    ledger = ledger_from_settings("sqlite")  # at DEFAULT_LEDGER_PATH unless given a path
     entry = await ledger.reserve(ReserveRequest(key=..., sub_account=..., currency=..., amount=...))
 
 Three adapters share one `Ledger` protocol and one set of semantics: `SqliteLedger` (embedded

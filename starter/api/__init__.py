@@ -7,9 +7,13 @@ key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"
 
 from starter.api.errors import PayoutEndedError, PayoutNotFoundError
 from starter.api.idempotent_start import KeyReusedError
-from starter.api.mass import MassPayoutRequest, MassPayouts, MassPreview, recipients_from_rows
-from starter.api.mass_csv import InvalidMassListError, parse_mass_csv
-from starter.api.payouts import InvalidPayoutError, PayoutRequest, Payouts, PayoutSummary
+from starter.api.mass import MassPayouts, MassPreview, recipients_from_rows
+from starter.api.mass_csv import parse_mass_csv
+from starter.api.mass_rows import InvalidMassListError
+from starter.api.payouts import Payouts, PayoutSummary
+from starter.api.requests import InvalidPayoutError, checked
+from workflows.mass_models import MassPayoutRequest, Recipients
+from workflows.payout_models import PayoutRequest, ResendPolicy
 
 __all__ = [
     "InvalidMassListError",
@@ -23,6 +27,9 @@ __all__ = [
     "PayoutRequest",
     "PayoutSummary",
     "Payouts",
+    "Recipients",
+    "ResendPolicy",
+    "checked",
     "parse_mass_csv",
     "recipients_from_rows",
 ]

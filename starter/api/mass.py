@@ -1,59 +1,51 @@
-"""The Python API for mass payouts: preview, start, progress, cancel, reschedule, report.
+"""The Python API for what only mass payouts have: preview, start, progress, report.
 
 recipients = recipients_from_rows([("T…", Decimal("12.5"), "May salary", "emp-17"), ...],
                                   currency="USDT_TRX")
 mass = MassPayouts(client, settings)
 preview = await mass.preview("USDT_TRX", recipients)   # count, total, fee, balance
 key = await mass.start(MassPayoutRequest(currency="USDT_TRX", recipients=recipients))
+
+`Payouts.status`, `cancel`, `reschedule` and `result` take mass payout keys too.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
 from activities.mass_activities import MassFundsInput
 from activities.payout_models import FundsCheck
-from starter.api.errors import PayoutEndedError, ended_state
-from starter.api.idempotent_start import fingerprint, start_idempotently
-from starter.api.mass_csv import InvalidMassListError, ParsedList, RowProblem, parse_mass_items
+from starter.api.idempotent_start import start_idempotently
+from starter.api.mass_rows import InvalidMassListError, ParsedList, parse_mass_items
+from starter.api.requests import checked, saga_input
 from starter.service.settings import Settings
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import (
     ItemOutcome,
     ItemState,
-    MassCancelResult,
     MassPayoutInput,
+    MassPayoutRequest,
     MassPayoutResult,
     MassProgress,
     Recipients,
 )
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
-from workflows.payout_models import CancelInput, RescheduleInput, RescheduleResult, ResendPolicy
 
-
-class MassPayoutRequest(BaseModel):
-    currency: str
-    recipients: Recipients
-    name: str | None = None
-    comment: str | None = None
-    idempotency_key: uuid.UUID | None = None  # generated when absent
-    external_id: str | None = None
-    execution_date: datetime | None = None
-    items_per_deal: int | None = Field(default=None, ge=1)
-    max_parallel_deals: int = Field(default=10, ge=1)
-    deals_per_run: int = Field(default=500, ge=1)  # continue-as-new after this many deals
-    ledger_account: str = "default"
-    resend: ResendPolicy = Field(default_factory=ResendPolicy)
-    funds_wait_seconds: float = 3600.0
+__all__ = [  # MassPayoutRequest: also from starter.api
+    "MassPayoutRequest",
+    "MassPayouts",
+    "MassPreview",
+    "recipients_from_parsed",
+    "recipients_from_rows",
+]
 
 
 class MassPreview(BaseModel):
@@ -108,56 +100,25 @@ class MassPayouts:
         return MassPreview(count=len(recipients), total=total, fee=funds.fee, balance=funds.balance)
 
     async def start(self, request: MassPayoutRequest) -> uuid.UUID:
-        if request.execution_date is not None and request.execution_date.tzinfo is None:
-            raise InvalidMassListError(
-                [RowProblem(None, "execution_date: must include a timezone")]
-            )
-        key = request.idempotency_key or uuid.uuid4()
-        saga_input = MassPayoutInput(
-            idempotency_key=key,
-            poll_interval_seconds=self._settings.poll_interval_seconds,
-            notify_merchant=self._settings.callback_url is not None,
-            **request.model_dump(exclude={"idempotency_key", "recipients"}),
-            recipients=request.recipients,
-        )
+        """Check the request (`InvalidMassListError`; nothing starts), then start its saga;
+        idempotent by key. Returns the key."""
+        mass = saga_input(MassPayoutInput, checked(request), self._settings)
         await start_idempotently(
             self._client,
             "MassPayout",
-            saga_input,
-            workflow_id=mass_payout_workflow_id(key),
+            mass,
+            workflow_id=mass_payout_workflow_id(mass.idempotency_key),
             task_queue=self._settings.task_queue,
-            fingerprint=fingerprint(
-                saga_input, exclude={"poll_interval_seconds", "notify_merchant"}
-            ),
-            summary=f"Pay {len(request.recipients)} recipients in {request.currency}"
-            + (f": {request.name}" if request.name else ""),
+            summary=f"Pay {len(mass.recipients)} recipients in {mass.currency}"
+            + (f": {mass.name}" if mass.name else ""),
         )
-        return key
+        return mass.idempotency_key
 
     async def progress(self, key: uuid.UUID) -> MassProgress:
         return await self._handle(key).query(MassPayoutWorkflow.progress)
 
-    async def cancel(
-        self, key: uuid.UUID, reason: str = "canceled by the merchant"
-    ) -> MassCancelResult:
-        try:
-            return await self._handle(key).execute_update(
-                MassPayoutWorkflow.cancel, CancelInput(reason=reason)
-            )
-        except RPCError as exc:
-            ended = await ended_state(self._handle(key), exc)
-            return MassCancelResult(accepted=False, state=ended, message=f"already {ended}")
-
-    async def reschedule(self, key: uuid.UUID, execution_date: datetime) -> RescheduleResult:
-        try:
-            return await self._handle(key).execute_update(
-                MassPayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
-            )
-        except RPCError as exc:
-            ended = await ended_state(self._handle(key), exc)
-            raise PayoutEndedError(f"mass payout {key} has already ended {ended}") from exc
-
     async def result(self, key: uuid.UUID) -> MassPayoutResult:
+        """Wait for the mass payout to end (as `Payouts.result`, typed for a mass payout)."""
         return await self._handle(key).result()
 
     async def report(self, key: uuid.UUID) -> AsyncIterator[ItemOutcome]:
@@ -193,10 +154,10 @@ class MassPayouts:
         """The list as the saga received it (read back from its history, offloaded or not)."""
         history = await self._handle(key).fetch_history()
         started = history.events[0].workflow_execution_started_event_attributes
-        (saga_input,) = await self._client.data_converter.decode(
+        (received,) = await self._client.data_converter.decode(
             started.input.payloads, [MassPayoutInput]
         )
-        recipients: Recipients = saga_input.recipients
+        recipients: Recipients = received.recipients
         return recipients
 
     def _handle(self, key: uuid.UUID) -> WorkflowHandle[MassPayoutWorkflow, MassPayoutResult]:

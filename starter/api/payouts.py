@@ -4,67 +4,45 @@
     key = await payouts.start(PayoutRequest(deposit_address=..., amount=Decimal("25"), ...))
     result = await payouts.result(key)
 
-Every request is validated before anything starts; starting the same idempotency key again
+Every request is checked before anything starts; starting the same idempotency key again
 returns the same saga (and refuses a different payout under a key that is already used).
+`status`, `cancel`, `reschedule` and `result` take the key of any saga, single or mass, and
+work out which it is; `payouts.mass` has what only mass payouts have.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
-from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from pydantic import BaseModel
+from temporalio.client import Client
+from temporalio.service import RPCError
 
-from calypso.currencies import FieldProblem, check_execution_date, check_payment
-from starter.api.errors import PayoutEndedError as PayoutEndedError
-from starter.api.errors import PayoutNotFoundError as PayoutNotFoundError
-from starter.api.errors import ended_state
-from starter.api.idempotent_start import KeyReusedError as KeyReusedError  # part of this API
-from starter.api.idempotent_start import fingerprint, start_idempotently
+from starter.api.errors import PayoutEndedError, ended_state
+from starter.api.idempotent_start import start_idempotently
 from starter.api.mass import MassPayouts
+from starter.api.requests import checked, saga_input
+from starter.api.saga_kinds import MASS, find_saga
 from starter.service.settings import Settings
 from starter.service.temporal_client import connect
 from workflows import search_attributes as sa
-from workflows.keys import mass_payout_workflow_id, single_payout_workflow_id
+from workflows.keys import single_payout_workflow_id
+from workflows.mass_models import MassCancelResult, MassPayoutResult, MassProgress
 from workflows.payout_models import (
     CancelInput,
     CancelResult,
     PayoutInput,
+    PayoutRequest,
     PayoutResult,
     PayoutStatus,
     RescheduleInput,
     RescheduleResult,
-    ResendPolicy,
     SagaState,
 )
 from workflows.single_payout import SinglePayoutWorkflow
 
-
-class PayoutRequest(BaseModel):
-    """One payout as a backend service asks for it."""
-
-    deposit_address: str
-    amount: Decimal
-    currency: str
-    idempotency_key: uuid.UUID | None = None  # generated when absent
-    comment: str | None = None
-    external_id: str | None = None
-    execution_date: datetime | None = None
-    max_fee: Decimal | None = None
-    ledger_account: str = "default"
-    resend: ResendPolicy = Field(default_factory=ResendPolicy)
-    funds_wait_seconds: float = 3600.0
-
-
-class InvalidPayoutError(ValueError):
-    """Raised before anything starts when a request cannot be paid; lists every problem."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(map(str, problems)))
-        self.problems = problems
+__all__ = ["PayoutRequest", "PayoutSummary", "Payouts"]  # PayoutRequest: also from starter.api
 
 
 class PayoutSummary(BaseModel):
@@ -74,19 +52,6 @@ class PayoutSummary(BaseModel):
     external_id: str | None
     provider_id: str | None
     started_at: datetime | None
-
-
-def validate(request: PayoutRequest) -> list[FieldProblem]:
-    """Every reason `request` cannot be paid; empty when it can."""
-    problems = check_payment(
-        currency=request.currency, address=request.deposit_address, amount=request.amount
-    )
-    problems += check_execution_date(request.execution_date)
-    if request.max_fee is not None and request.max_fee < 0:
-        problems.append(FieldProblem("max_fee", "must not be negative"))
-    if not request.ledger_account.strip():
-        problems.append(FieldProblem("ledger_account", "must not be empty"))
-    return problems
 
 
 class Payouts:
@@ -103,63 +68,64 @@ class Payouts:
         return cls(await connect(settings), settings)
 
     async def start(self, request: PayoutRequest) -> uuid.UUID:
-        """Validate and start the saga; idempotent by key. Returns the key."""
-        problems = validate(request)
-        if problems:
-            raise InvalidPayoutError(problems)
-        key = request.idempotency_key or uuid.uuid4()
-        saga_input = PayoutInput(
-            idempotency_key=key,
-            poll_interval_seconds=self._settings.poll_interval_seconds,
-            notify_merchant=self._settings.callback_url is not None,
-            **request.model_dump(exclude={"idempotency_key"}),
-        )
+        """Check the request (`InvalidPayoutError` lists every problem; nothing starts), then
+        start its saga; idempotent by key. Returns the key."""
+        payout = saga_input(PayoutInput, checked(request), self._settings)
+        key, address = payout.idempotency_key, payout.deposit_address
         await start_idempotently(
             self._client,
             "SinglePayout",
-            saga_input,
+            payout,
             workflow_id=single_payout_workflow_id(key),
             task_queue=self._settings.task_queue,
-            fingerprint=fingerprint(
-                saga_input, exclude={"poll_interval_seconds", "notify_merchant"}
-            ),
-            summary=_summary(saga_input),
+            summary=f"Pay {payout.amount} {payout.currency} to {address[:6]}…{address[-4:]}",
         )
         return key
 
-    async def status(self, key: uuid.UUID) -> PayoutStatus:
-        return await self._handle(key).query(SinglePayoutWorkflow.status)
+    async def status(self, key: uuid.UUID) -> PayoutStatus | MassProgress:
+        """The `status` query of a payout, or the `progress` query of a mass payout."""
+        kind, handle = await find_saga(self._client, key)
+        if kind is MASS:
+            return await self.mass.progress(key)
+        return await handle.query(SinglePayoutWorkflow.status)
 
     async def cancel(
         self, key: uuid.UUID, reason: str = "canceled by the merchant"
-    ) -> CancelResult:
+    ) -> CancelResult | MassCancelResult:
+        """The `cancel` update; a saga that has already ended answers `accepted=False`."""
+        kind, handle = await find_saga(self._client, key)
         try:
-            return await self._handle(key).execute_update(
-                SinglePayoutWorkflow.cancel, CancelInput(reason=reason)
+            result: CancelResult | MassCancelResult = await handle.execute_update(
+                kind.workflow.cancel, CancelInput(reason=reason)
             )
         except RPCError as exc:
-            ended = await ended_state(self._handle(key), exc)
-            return CancelResult(accepted=False, state=ended, message=f"already {ended}")
+            ended = await ended_state(handle, exc)
+            return kind.cancel_result(accepted=False, state=ended, message=f"already {ended}")
+        return result
 
     async def reschedule(self, key: uuid.UUID, execution_date: datetime) -> RescheduleResult:
+        """The `reschedule` update; refused once the payout has been sent."""
+        kind, handle = await find_saga(self._client, key)
         try:
-            return await self._handle(key).execute_update(
-                SinglePayoutWorkflow.reschedule, RescheduleInput(execution_date=execution_date)
+            moved: RescheduleResult = await handle.execute_update(
+                kind.workflow.reschedule, RescheduleInput(execution_date=execution_date)
             )
         except RPCError as exc:
-            ended = await ended_state(self._handle(key), exc)
-            raise PayoutEndedError(f"payout {key} has already ended {ended}") from exc
+            ended = await ended_state(handle, exc)
+            raise PayoutEndedError(f"{kind.noun} {key} has already ended {ended}") from exc
+        return moved
 
-    async def result(self, key: uuid.UUID) -> PayoutResult:
+    async def result(self, key: uuid.UUID) -> PayoutResult | MassPayoutResult:
         """Wait for the saga to end and return its outcome."""
-        return await self._handle(key).result()
+        _, handle = await find_saga(self._client, key)
+        result: PayoutResult | MassPayoutResult = await handle.result()
+        return result
 
     async def list(self, *, state: str | None = None, limit: int = 50) -> list[PayoutSummary]:
+        """Recent single payout sagas, newest first, through the search attributes."""
         query = "WorkflowType = 'SinglePayout'"
         if state:
-            if state.upper() not in SagaState.__members__:
-                raise ValueError(f"state: expected one of {', '.join(SagaState)}, got {state!r}")
-            query += f" AND PayoutState = '{SagaState[state.upper()]}'"
+            query += f" AND PayoutState = '{saga_state(state)}'"
         summaries = []
         async for execution in self._client.list_workflows(query, limit=limit):
             attributes = execution.typed_search_attributes
@@ -175,27 +141,9 @@ class Payouts:
             )
         return summaries
 
-    async def kind(self, key: uuid.UUID) -> str:
-        """`single` or `mass`: which saga runs under this key (NotFoundError if none)."""
-        for kind, workflow_id in (
-            ("single", single_payout_workflow_id(key)),
-            ("mass", mass_payout_workflow_id(key)),
-        ):
-            try:
-                await self._client.get_workflow_handle(workflow_id).describe()
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                continue
-            return kind
-        raise PayoutNotFoundError(f"no payout saga with key {key}")
 
-    def _handle(self, key: uuid.UUID) -> WorkflowHandle[SinglePayoutWorkflow, PayoutResult]:
-        return self._client.get_workflow_handle_for(
-            SinglePayoutWorkflow.run, single_payout_workflow_id(key)
-        )
-
-
-def _summary(saga_input: PayoutInput) -> str:
-    address = saga_input.deposit_address
-    return f"Pay {saga_input.amount} {saga_input.currency} to {address[:6]}…{address[-4:]}"
+def saga_state(name: str) -> SagaState:
+    """The saga state `name` names, in any letter case; ValueError listing the states if none."""
+    if name.upper() not in SagaState.__members__:
+        raise ValueError(f"state: expected one of {', '.join(SagaState)}, got {name!r}")
+    return SagaState[name.upper()]

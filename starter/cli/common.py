@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from calypso.currencies import parse_amount
-from starter.api.payouts import KeyReusedError, PayoutEndedError, PayoutNotFoundError, Payouts
+from starter.api import KeyReusedError, PayoutEndedError, PayoutNotFoundError, Payouts
 from starter.service.settings import Settings
 
 

@@ -13,9 +13,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from starter.api.mass import MassPayoutRequest, recipients_from_parsed
-from starter.api.mass_csv import parse_mass_csv
-from starter.api.payouts import Payouts
+from starter.api import InvalidMassListError, MassPayoutRequest, Payouts, checked, parse_mass_csv
+from starter.api.mass import recipients_from_parsed
 from starter.cli.common import (
     CliError,
     JsonFlag,
@@ -26,7 +25,7 @@ from starter.cli.common import (
     when_of,
 )
 from starter.cli.output import console, emit_json
-from workflows.mass_models import ItemOutcome, ItemState, MassProgress
+from workflows.mass_models import ItemOutcome, ItemState, MassProgress, Recipients
 from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
 
 REPORT_COLUMNS = [
@@ -75,51 +74,66 @@ def mass(
     bounded("resend_delay", resend_delay, 1)
     if items_per_deal is not None:
         bounded("items_per_deal", items_per_deal, 1)
-    try:
-        data = csv_file.read_bytes()
-    except OSError as exc:
-        raise CliError(f"csv: cannot read {csv_file}: {exc.strerror}") from None
-    parsed = parse_mass_csv(data, currency=currency.upper(), allow_duplicates=allow_duplicates)
-    if not parsed.ok:
-        for problem in parsed.errors:
-            print(f"  {problem}", file=sys.stderr)
-        raise CliError(f"csv: {len(parsed.errors)} problem(s) in {csv_file}; nothing was started")
     # With --json, stdout carries exactly one JSON document; people's lines go to stderr.
     say = Console(stderr=True) if as_json else console
-    for warning in parsed.warnings:
-        say.print(f"[yellow]warning[/] {warning}")
-    request = MassPayoutRequest(
-        currency=currency.upper(),
-        recipients=recipients_from_parsed(parsed),
-        name=name,
-        comment=comment,
-        idempotency_key=key_of(key) if key else None,
-        execution_date=when_of("execution_date", execution_date),
-        items_per_deal=items_per_deal,
-        ledger_account=ledger_account,
-        resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
-    )
+    try:  # the API's checks, before connecting (the rows are checked as they are read)
+        request = checked(
+            MassPayoutRequest(
+                currency=currency.upper(),
+                recipients=_read_recipients(csv_file, currency.upper(), allow_duplicates, say),
+                name=name,
+                comment=comment,
+                idempotency_key=key_of(key) if key else None,
+                execution_date=when_of("execution_date", execution_date),
+                items_per_deal=items_per_deal,
+                ledger_account=ledger_account,
+                resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
+            )
+        )
+    except InvalidMassListError as exc:
+        raise CliError("; ".join(map(str, exc.errors))) from None
     if not yes and not sys.stdin.isatty():
         raise CliError("not on a terminal: pass --yes to start without confirmation")
-
-    async def start(payouts: Payouts) -> MassProgress | None:
-        preview = await payouts.mass.preview(request.currency, request.recipients)
-        say.print(
-            f"{preview.count} recipients, total {preview.total} {request.currency}, "
-            f"fee quote {preview.fee}, balance {preview.balance}"
-            + ("" if preview.enough else "  [red](short: the saga will wait for funds)[/]")
-        )
-        if not yes and not typer.confirm("Start this mass payout?"):
-            return None
-        return await payouts.mass.progress(await payouts.mass.start(request))
-
-    progress = run_with_payouts(start)
+    progress = run_with_payouts(lambda payouts: _preview_then_start(payouts, request, say, yes))
     if progress is None:
         raise CliError("not started", exit_code=1)
     if as_json:
         emit_json(progress)
     else:
         console.print(f"started mass payout {progress.key}: {progress.state}")
+
+
+def _read_recipients(
+    csv_file: Path, currency: str, allow_duplicates: bool, say: Console
+) -> Recipients:
+    """The file's recipients, every row checked: its problems go to stderr, then a CliError."""
+    try:
+        data = csv_file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"csv: cannot read {csv_file}: {exc.strerror}") from None
+    parsed = parse_mass_csv(data, currency=currency, allow_duplicates=allow_duplicates)
+    if not parsed.ok:
+        for problem in parsed.errors:
+            print(f"  {problem}", file=sys.stderr)
+        raise CliError(f"csv: {len(parsed.errors)} problem(s) in {csv_file}; nothing was started")
+    for warning in parsed.warnings:
+        say.print(f"[yellow]warning[/] {warning}")
+    return recipients_from_parsed(parsed)
+
+
+async def _preview_then_start(
+    payouts: Payouts, request: MassPayoutRequest, say: Console, yes: bool
+) -> MassProgress | None:
+    """Show the count, total, fee quote and balance; start once confirmed (None if not)."""
+    preview = await payouts.mass.preview(request.currency, request.recipients)
+    say.print(
+        f"{preview.count} recipients, total {preview.total} {request.currency}, "
+        f"fee quote {preview.fee}, balance {preview.balance}"
+        + ("" if preview.enough else "  [red](short: the saga will wait for funds)[/]")
+    )
+    if not yes and not typer.confirm("Start this mass payout?"):
+        return None
+    return await payouts.mass.progress(await payouts.mass.start(request))
 
 
 def mass_report(

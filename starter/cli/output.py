@@ -37,7 +37,11 @@ def _plain(value: object) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def print_status(status: PayoutStatus) -> None:
+def print_status(status: PayoutStatus | MassProgress) -> None:
+    """A payout's state, facts and timeline; a mass payout's counts and deals."""
+    if isinstance(status, MassProgress):
+        print_mass_progress(status)
+        return
     provider = f" · provider {status.provider_state}" if status.provider_state else ""
     console.print(
         f"[bold]{status.state}[/]{provider} · {status.amount} {status.currency} → "

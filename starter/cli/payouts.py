@@ -1,4 +1,4 @@
-"""CLI verbs that act on payout sagas: pay, status, cancel, reschedule, list."""
+"""CLI verbs that act on payout sagas, single or mass: pay, status, cancel, reschedule, list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from starter.api.payouts import PayoutRequest, Payouts, validate
+from starter.api import PayoutRequest, Payouts, checked
+from starter.api.payouts import saga_state
 from starter.cli.common import (
     CliError,
     JsonFlag,
@@ -18,15 +19,9 @@ from starter.cli.common import (
     when_of,
 )
 from starter.cli.mass import follow_progress
-from starter.cli.output import console, emit_json, print_mass_progress, print_status
+from starter.cli.output import console, emit_json, print_status
 from workflows.mass_models import MassCancelResult, MassProgress
-from workflows.payout_models import (
-    CancelResult,
-    PayoutStatus,
-    RescheduleResult,
-    ResendPolicy,
-    SagaState,
-)
+from workflows.payout_models import PayoutStatus, ResendPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -60,26 +55,25 @@ def pay(
     """Start a single payout saga (idempotent by --key)."""
     bounded("resend", resend, 0, 9)
     bounded("resend_delay", resend_delay, 1)
-    try:
-        request = PayoutRequest(
-            deposit_address=to,
-            amount=amount_of("amount", amount),
-            currency=currency.upper(),
-            idempotency_key=key_of(key) if key else None,
-            comment=comment,
-            external_id=external_id,
-            execution_date=when_of("execution_date", execution_date),
-            max_fee=amount_of("max_fee", max_fee),
-            ledger_account=ledger_account,
-            resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
+    try:  # the API's checks, before connecting: bad input never waits on the network
+        request = checked(
+            PayoutRequest(
+                deposit_address=to,
+                amount=amount_of("amount", amount),
+                currency=currency.upper(),
+                idempotency_key=key_of(key) if key else None,
+                comment=comment,
+                external_id=external_id,
+                execution_date=when_of("execution_date", execution_date),
+                max_fee=amount_of("max_fee", max_fee),
+                ledger_account=ledger_account,
+                resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
+            )
         )
-    except ValueError as exc:
+    except ValueError as exc:  # InvalidPayoutError lists every problem on its one line
         raise CliError(str(exc).splitlines()[0]) from None
-    problems = validate(request)  # before connecting: bad input never waits on the network
-    if problems:
-        raise CliError("; ".join(map(str, problems)))
 
-    async def start(payouts: Payouts) -> PayoutStatus:
+    async def start(payouts: Payouts) -> PayoutStatus | MassProgress:
         started = await payouts.start(request)
         if wait:
             await payouts.result(started)
@@ -98,21 +92,16 @@ def status(
     payout_key = key_of(key)
 
     async def look(payouts: Payouts) -> PayoutStatus | MassProgress:
-        if await payouts.kind(payout_key) == "single":
-            if follow:
-                await payouts.result(payout_key)
-            return await payouts.status(payout_key)
-        if follow and not as_json:
-            return await follow_progress(payouts, payout_key)
-        return await payouts.mass.progress(payout_key)
+        current = await payouts.status(payout_key)
+        if not follow:
+            return current
+        if isinstance(current, MassProgress):
+            return current if as_json else await follow_progress(payouts, payout_key)
+        await payouts.result(payout_key)
+        return await payouts.status(payout_key)
 
     result = run_with_payouts(look)
-    if as_json:
-        emit_json(result)
-    elif isinstance(result, PayoutStatus):
-        print_status(result)
-    else:
-        print_mass_progress(result)
+    emit_json(result) if as_json else print_status(result)
 
 
 def cancel(
@@ -124,13 +113,7 @@ def cancel(
 ) -> None:
     """Cancel a payout: unsent, it never reaches the provider; sent, the provider decides."""
     payout_key = key_of(key)
-
-    async def cancel_it(payouts: Payouts) -> CancelResult | MassCancelResult:
-        if await payouts.kind(payout_key) == "single":
-            return await payouts.cancel(payout_key, reason)
-        return await payouts.mass.cancel(payout_key, reason)
-
-    result = run_with_payouts(cancel_it)
+    result = run_with_payouts(lambda payouts: payouts.cancel(payout_key, reason))
     if as_json:
         emit_json(result)
     else:
@@ -151,13 +134,7 @@ def reschedule(
     when = when_of("execution_date", execution_date)
     if when is None or when.tzinfo is None:
         raise CliError("execution_date: must include a timezone, e.g. 2026-12-01T09:00Z")
-
-    async def move(payouts: Payouts) -> RescheduleResult:
-        if await payouts.kind(payout_key) == "single":
-            return await payouts.reschedule(payout_key, when)
-        return await payouts.mass.reschedule(payout_key, when)
-
-    result = run_with_payouts(move)
+    result = run_with_payouts(lambda payouts: payouts.reschedule(payout_key, when))
     emit_json(result) if as_json else console.print(f"{result.message}: {result.execution_date}")
 
 
@@ -168,12 +145,14 @@ def list_payouts(
 ) -> None:
     """List payout sagas, newest first (uses the PayoutState search attribute)."""
     bounded("limit", limit, 1)
-    if state and state.upper() not in SagaState.__members__:
-        raise CliError(f"state: expected one of {', '.join(SagaState)}, got {state!r}")
-    found = run_with_payouts(lambda payouts: payouts.list(state=state, limit=limit))
+    try:
+        wanted = saga_state(state) if state else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    found = run_with_payouts(lambda payouts: payouts.list(state=wanted, limit=limit))
     if as_json:
         emit_json(list(found))
         return
     for item in found:
-        state, currency = item.state or "?", item.currency or ""
-        console.print(f"{item.key}  {state:<18} {currency:<10} {item.provider_id or ''}")
+        shown, currency = item.state or "?", item.currency or ""
+        console.print(f"{item.key}  {shown:<18} {currency:<10} {item.provider_id or ''}")

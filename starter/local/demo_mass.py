@@ -15,7 +15,7 @@ from starter.cli.mass import REPORT_COLUMNS, follow_progress, write_report
 from starter.cli.output import console, print_mass_progress
 from starter.local.local_stack import LocalStack
 from workflows.keys import mass_payout_workflow_id
-from workflows.mass_deal import item_ledger_key
+from workflows.ledger_steps import item_ledger_key
 from workflows.mass_models import ItemState
 from workflows.payout_models import ResendPolicy, SagaState
 

@@ -1,4 +1,4 @@
-"""structlog set up as design.md says: console renderer on a TTY, JSON lines otherwise.
+"""structlog set up as docs/architecture.md says: console renderer on a TTY, JSON lines otherwise.
 
 Bind `workflow_id`, `payout_key` and `activity` per unit of work; name events like
 `payout.created` or `webhook.rejected`. A last-line-of-defence processor masks any field whose

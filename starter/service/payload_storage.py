@@ -29,7 +29,6 @@ from temporalio.converter import (
     StorageDriverStoreContext,
 )
 
-DEFAULT_PAYLOAD_DIR = ".payouts/payloads"
 # Far under the 256 KB per-payload warning: a mass payout's deal (1000 items, ~130 KB) is stored
 # outside, so a parent starting 100 deals keeps a small history instead of 100 copies of them.
 OFFLOAD_THRESHOLD_BYTES = 32 * 1024
@@ -82,8 +81,9 @@ class LocalDirectoryDriver(StorageDriver):
         return payloads
 
 
-def data_converter(payload_dir: str | Path = DEFAULT_PAYLOAD_DIR) -> DataConverter:
-    """The pydantic data converter with large payloads offloaded to `payload_dir`."""
+def data_converter(payload_dir: str | Path) -> DataConverter:
+    """The pydantic data converter with large payloads offloaded to `payload_dir`
+    (PAYOUTS_PAYLOAD_DIR, `Settings.payload_dir`)."""
     return dataclasses.replace(
         pydantic_data_converter,
         external_storage=ExternalStorage(

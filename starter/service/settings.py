@@ -1,4 +1,4 @@
-"""The environment contract (design.md), read once by each entry point.
+"""The environment contract (docs/architecture.md, public contracts), read once by each entry point.
 
 Every variable is optional: the defaults point at the embedded sandbox and a local Temporal dev
 server. A bad value fails at start-up with a message naming the variable.
@@ -6,17 +6,25 @@ server. A bad value fails at start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from activities.ledger.settings import (
+    DEFAULT_LEDGER_KIND,
+    DEFAULT_LEDGER_PATH,
+    LedgerSettingError,
+    ledger_kind,
+)
 from calypso.client import CalypsoCredentials
 
 SANDBOX_URL = "http://127.0.0.1:8710"
 SANDBOX_ACCOUNT = "sandbox-account"
 SANDBOX_API_KEY = "sandbox-public-key"
 SANDBOX_API_SECRET = "sandbox-secret-key"  # noqa: S105 - the sandbox's documented default
+DEFAULT_PAYLOAD_DIR = ".payouts/payloads"
 
 
 class SettingsError(ValueError):
@@ -36,13 +44,13 @@ class Settings:
     task_queue: str = "payouts"
     poll_interval_seconds: float = 30.0
     log_level: str = "INFO"
-    ledger: str = "sqlite"
-    ledger_path: str = ".payouts/ledger.sqlite3"
+    ledger: str = DEFAULT_LEDGER_KIND
+    ledger_path: str = DEFAULT_LEDGER_PATH
     ledger_url: str | None = None
     ledger_secret: str | None = field(default=None, repr=False)
     callback_url: str | None = None
     callback_secret: str | None = field(default=None, repr=False)
-    payload_dir: str = ".payouts/payloads"
+    payload_dir: str = DEFAULT_PAYLOAD_DIR
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -51,10 +59,6 @@ class Settings:
             api_key=self.calypso_api_key,
             api_secret=self.calypso_api_secret,
         )
-
-    @property
-    def uses_sandbox_credentials(self) -> bool:
-        return self.calypso_api_secret == SANDBOX_API_SECRET
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +89,7 @@ class Settings:
             log_level=_log_level(
                 "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
             ),
-            ledger=_choice("PAYOUTS_LEDGER", text("PAYOUTS_LEDGER", defaults.ledger), LEDGERS),
+            ledger=text("PAYOUTS_LEDGER", defaults.ledger),
             ledger_path=text("PAYOUTS_LEDGER_PATH", defaults.ledger_path),
             ledger_url=_optional_url("PAYOUTS_LEDGER_URL", env.get("PAYOUTS_LEDGER_URL", "")),
             ledger_secret=env.get("PAYOUTS_LEDGER_SECRET", "").strip() or None,
@@ -95,26 +99,17 @@ class Settings:
         ).checked()
 
     def checked(self) -> Settings:
-        """Rules across variables: settings that only make sense together."""
-        if self.ledger == "http" and not (self.ledger_url and self.ledger_secret):
-            raise SettingsError(
-                "PAYOUTS_LEDGER_URL: PAYOUTS_LEDGER=http needs PAYOUTS_LEDGER_URL and "
-                "PAYOUTS_LEDGER_SECRET"
-            )
+        """Rules across variables: settings that only make sense together. The ledger's rules
+        are the ledger's own (`activities.ledger.settings`)."""
+        try:
+            ledger = ledger_kind(self.ledger, url=self.ledger_url, secret=self.ledger_secret)
+        except LedgerSettingError as error:
+            raise SettingsError(f"{error.variable}: {error.reason}") from None
         if self.callback_url and not self.callback_secret:
             raise SettingsError(
                 "PAYOUTS_CALLBACK_SECRET: required when PAYOUTS_CALLBACK_URL is set"
             )
-        return self
-
-
-LEDGERS = ("sqlite", "http", "none")
-
-
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
-    return value
+        return dataclasses.replace(self, ledger=ledger)
 
 
 def _optional_url(name: str, value: str) -> str | None:

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from calypso import wire
 from calypso.models import WebhookEvent
 from calypso.signing import SignatureError, verify
-from workflows.keys import saga_workflow_ids
+from workflows.keys import PROVIDER_EVENT_SIGNAL, saga_workflow_ids
 from workflows.payout_models import ProviderEvent
 
 log = structlog.get_logger()
@@ -79,7 +79,7 @@ async def _signal_saga(client: Client, provider_key: uuid.UUID, event: WebhookEv
     )
     for workflow_id in saga_workflow_ids(provider_key):
         try:
-            await client.get_workflow_handle(workflow_id).signal("provider_event", signal)
+            await client.get_workflow_handle(workflow_id).signal(PROVIDER_EVENT_SIGNAL, signal)
         except RPCError as exc:
             if exc.status in _NO_SUCH_SAGA:
                 continue

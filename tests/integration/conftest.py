@@ -35,7 +35,7 @@ from starter.service.binaries import installed_binary
 from starter.service.search_attribute_setup import register_search_attributes
 from starter.service.webhook_receiver import create_receiver_app
 from starter.service.worker import build_worker
-from tests.contract.conftest import Control, credentials, eventually
+from tests.contract.conftest import CONTROL_TIMEOUT, Control, credentials, eventually
 from workflows.keys import single_payout_workflow_id
 from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -76,7 +76,7 @@ def sandbox_server() -> Iterator[SandboxHandle]:
 
 @pytest_asyncio.fixture
 async def sandbox(sandbox_server: SandboxHandle) -> AsyncIterator[Control]:
-    async with httpx.AsyncClient(base_url=sandbox_server.url) as http:
+    async with httpx.AsyncClient(base_url=sandbox_server.url, timeout=CONTROL_TIMEOUT) as http:
         control = Control(http)
         await control.post("/sandbox/reset")
         yield control
@@ -136,8 +136,11 @@ class Stack:
         """A (new) worker for this stack's task queue; `async with stack.worker():` runs it."""
         return build_worker(self.client, self.activities, self.task_queue)
 
-    async def provider_payouts(self) -> list[dict[str, Any]]:
-        payouts: list[dict[str, Any]] = await self.sandbox.get("/sandbox/payouts")
+    async def provider_payouts(self, **filters: str) -> list[dict[str, Any]]:
+        """The sandbox's payouts and mass payouts in creation order, each with a summary of its
+        withdrawals (`withdrawalCount`, `withdrawalStates`) but not the withdrawals themselves
+        (a 100,000-recipient run has 100,000). `filters`: `kind`, `idempotencyKey`, `state`."""
+        payouts: list[dict[str, Any]] = await self.sandbox.get("/sandbox/payouts", filters)
         return payouts
 
 
@@ -150,7 +153,10 @@ async def start_stack(
     *,
     webhooks: bool = True,
     run_worker: bool = True,
-    client_timeout: float = 5.0,
+    # The saga's own provider client: the production default (calypso.client.DEFAULT_TIMEOUT),
+    # under the activities' 30 s start-to-close. 5 s could time out a 1000-item mass create on a
+    # loaded machine, and the retry would show up as an extra provider call in the tests.
+    client_timeout: float = 15.0,
     ledger_funds: Decimal = Decimal(1_000_000),
 ) -> AsyncIterator[Stack]:
     """A stack for one test. `webhooks=False` leaves the receiver unsubscribed (polling only);
@@ -229,7 +235,7 @@ async def wait_for_status(
     handle: WorkflowHandle[Any, Any],
     check: Callable[[PayoutStatus], bool],
     *,
-    deadline: float = 15.0,
+    deadline: float = 60.0,  # a saga step takes ~1 s idle; 15 s was tight on a loaded 2-core box
 ) -> PayoutStatus:
     """Query `status` until `check` holds; returns the status that satisfied it."""
 

@@ -17,7 +17,7 @@ from starter.service.settings import Settings
 from tests.contract.conftest import eventually
 from tests.integration.conftest import TRON, Stack
 from workflows.keys import mass_payout_workflow_id
-from workflows.mass_deal import item_ledger_key
+from workflows.ledger_steps import item_ledger_key
 from workflows.mass_deal_runner import plan_deals
 from workflows.mass_models import (
     ItemOutcome,
@@ -34,6 +34,7 @@ FAILS = TRON[:-4] + "fa11"  # the network rejects it: that item alone fails
 SLOW = TRON[:-4] + "sLow"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 MASS_CREATE = "/api/v1/payout/mass/create"
+WITHDRAWAL_PAGE_SIZE = 1000  # the largest page GET /sandbox/payouts/{id}/withdrawals serves
 
 MassHandle = WorkflowHandle[MassPayoutWorkflow, MassPayoutResult]
 
@@ -83,9 +84,12 @@ async def start_mass(stack: Stack, request: MassPayoutInput) -> MassHandle:
     return handle
 
 
-async def finished(handle: MassHandle, *, deadline: float = 30.0) -> MassPayoutResult:
+async def finished(handle: MassHandle, *, deadline: float = 120.0) -> MassPayoutResult:
     """The saga's result, failing the test after `deadline` seconds instead of hanging; and no
-    workflow task of the saga may have failed on the way (a retried task can hide a bug)."""
+    workflow task of the saga may have failed on the way (a retried task can hide a bug).
+
+    The test sagas end within ~10 s on an idle machine; 30 s was tight with another process
+    keeping one of two cores busy. 120 s still fails well inside pytest's 300 s timeout."""
     result = await asyncio.wait_for(handle.result(), deadline)
     failures = await task_failures(handle)
     assert not failures, f"workflow tasks of {handle.id} failed: {failures}"
@@ -107,10 +111,31 @@ def payouts_api(stack: Stack) -> Payouts:
     return Payouts(stack.client, Settings(task_queue=stack.task_queue, poll_interval_seconds=5.0))
 
 
-async def provider_mass_deals(stack: Stack) -> list[dict[str, Any]]:
-    """The sandbox's mass payouts, in creation order."""
-    deals = [p for p in await stack.provider_payouts() if p["kind"] == "mass"]
-    return sorted(deals, key=lambda deal: int(deal["id"]))
+async def provider_mass_deals(stack: Stack, *, withdrawals: bool = False) -> list[dict[str, Any]]:
+    """The sandbox's mass payouts, in creation order: each one's API view, `history` and a
+    summary of its withdrawals; with `withdrawals=True` also its `withdrawals`, in item order."""
+    deals = sorted(await stack.provider_payouts(kind="mass"), key=lambda deal: int(deal["id"]))
+    if withdrawals:
+        for deal in deals:
+            deal["withdrawals"] = await provider_withdrawals(stack, deal["id"])
+            assert len(deal["withdrawals"]) == deal["withdrawalCount"], deal["id"]
+    return deals
+
+
+async def provider_withdrawals(stack: Stack, payout_id: str) -> list[dict[str, Any]]:
+    """Every withdrawal of one sandbox payout, in item order, read page by page."""
+    items: list[dict[str, Any]] = []
+    page_number = 1
+    while True:
+        page = await stack.sandbox.get(
+            f"/sandbox/payouts/{payout_id}/withdrawals",
+            {"pageNumber": page_number, "size": WITHDRAWAL_PAGE_SIZE},
+        )
+        items.extend(page["result"])
+        if page_number >= page["total"]:
+            assert len(items) == page["totalElements"], page
+            return items
+        page_number += 1
 
 
 async def mass_creates(stack: Stack) -> list[dict[str, Any]]:
@@ -120,8 +145,11 @@ async def mass_creates(stack: Stack) -> list[dict[str, Any]]:
 
 
 async def wait_for_progress(
-    handle: MassHandle, check: Callable[[MassProgress], bool], *, deadline: float = 20.0
+    handle: MassHandle, check: Callable[[MassProgress], bool], *, deadline: float = 60.0
 ) -> MassProgress:
+    """Query `progress` until `check` holds. The deadline: a saga step takes ~1 s on an idle
+    machine; 20 s was tight with another process keeping one of two cores busy."""
+
     async def probe() -> MassProgress | None:
         progress = await handle.query(MassPayoutWorkflow.progress)
         return progress if check(progress) else None

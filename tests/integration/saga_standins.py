@@ -29,7 +29,7 @@ from activities.payout_models import (
 )
 from starter.service.worker import workflow_runner
 from tests.integration.conftest import TRON, saga_status
-from workflows.keys import single_payout_workflow_id
+from workflows.keys import PROVIDER_EVENT_SIGNAL, single_payout_workflow_id
 from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus, ProviderEvent
 from workflows.single_payout import SinglePayoutWorkflow
 
@@ -61,7 +61,7 @@ class StandInProvider:
         assert workflow_id is not None, "runs inside the saga"
         handle = self.client.get_workflow_handle(workflow_id)
         for event in self.early_events.get(request.provider_key, []):
-            await handle.signal("provider_event", event)
+            await handle.signal(PROVIDER_EVENT_SIGNAL, event)
         return self.created[request.provider_key]
 
     @activity.defn(name="fetch_payout")

@@ -33,8 +33,9 @@ async def _pay(stack: Stack, request: MassPayoutInput) -> MassPayoutResult:
 
 
 async def _deals_by_index(stack: Stack, request: MassPayoutInput) -> list[dict[str, Any]]:
-    """The provider's deals, matched to deal indexes by their idempotency key."""
-    by_key = {deal["idempotencyKey"]: deal for deal in await provider_mass_deals(stack)}
+    """The provider's deals with their withdrawals, matched to deal indexes by their key."""
+    deals = await provider_mass_deals(stack, withdrawals=True)
+    by_key = {deal["idempotencyKey"]: deal for deal in deals}
     ordered = []
     for index in range(len(by_key)):
         key = str(mass_deal_key(request.idempotency_key, index))

@@ -116,3 +116,11 @@ async def test_mass_then_status_and_report(
     assert [row["amount"] for row in rows] == [str(a) for a in amounts(ITEMS)]
     assert [row["reference"] for row in rows] == [f"emp-{n}" for n in range(ITEMS)]
     assert all(row["tx_hash"] and row["provider_id"] for row in rows)
+
+    # cancel and reschedule work out from the key that it is a mass payout; it has ended.
+    canceled = await payouts(dev_stack, dev_server, tmp_path, "cancel", str(key))
+    assert canceled.code == 1 and "not canceled: already COMPLETED" in canceled.out, canceled.err
+    when = ["--execution-date", "2030-01-01T09:00Z"]
+    moved = await payouts(dev_stack, dev_server, tmp_path, "reschedule", str(key), *when)
+    assert moved.code == 1, (moved.out, moved.err)
+    assert moved.err.strip() == f"payouts: mass payout {key} has already ended COMPLETED"

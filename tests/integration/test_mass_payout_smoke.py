@@ -8,7 +8,7 @@ from decimal import Decimal
 from activities.ledger import EntryState
 from tests.integration.conftest import TRON, Stack
 from workflows.keys import mass_payout_workflow_id
-from workflows.mass_deal import item_ledger_key
+from workflows.ledger_steps import item_ledger_key
 from workflows.mass_models import ItemState, MassPayoutInput, Recipients
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import SagaState

@@ -34,7 +34,7 @@ async def test_failed_item_is_resent_alone_then_partial(stack: Stack) -> None:
 
     # At the provider: deal 0, deal 1, then deal 0's resend with the failed item alone.
     deal0 = mass_deal_key(key, 0)
-    deals = {deal["idempotencyKey"]: deal for deal in await provider_mass_deals(stack)}
+    deals = {d["idempotencyKey"]: d for d in await provider_mass_deals(stack, withdrawals=True)}
     assert set(deals) == {str(deal0), str(mass_deal_key(key, 1)), str(attempt_key(deal0, 1))}
     resend = deals[str(attempt_key(deal0, 1))]
     assert [(w["depositAddress"], w["amount"]) for w in resend["withdrawals"]] == [

@@ -1,4 +1,4 @@
-"""Secrets never enter workflow history, memo, search attributes or summaries (design.md).
+"""No secret enters workflow history, memo, search attributes or summaries (docs/architecture.md).
 
 Payloads in a history are base64-encoded JSON, so a plain substring search of `to_json()` would
 pass whatever the saga carried: every base64 string is decoded and searched too, and each test

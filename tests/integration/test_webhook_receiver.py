@@ -51,7 +51,7 @@ def event_body(
     status: str | None = "CONFIRMED",
     kind: str = "PAYOUT_CHANGE_STATUS",
 ) -> bytes:
-    """A webhook body shaped exactly like the provider's (calypso-api.md §6)."""
+    """A webhook body shaped exactly like the provider's (docs/provider-api.md §6)."""
     return wire.dumps(
         {
             "type": kind,
@@ -96,7 +96,8 @@ async def submitted(saga: Saga, attempts: int = 1) -> PayoutStatus:
         )
         return status if live else None
 
-    result: PayoutStatus = await eventually(check, deadline=30)
+    # A few seconds on an idle machine; 30 s was tight on a loaded 2-core one.
+    result: PayoutStatus = await eventually(check, deadline=60)
     return result
 
 

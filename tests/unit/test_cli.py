@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 KEY = "6f1d5d8e-6a43-4b7e-9d0e-3f0a2c1b9e57"
 PAY = ["pay", "--to", TRON, "--amount", "25.5", "--currency", "USDT_TRX"]
+CSV = ROOT / "tests" / "unit" / "data" / "salaries_excel_semicolon_bom.csv"  # two valid rows
+MASS = ["mass", "--csv", str(CSV), "--currency", "USDT_TRX", "--name", "May", "--yes"]
 VERBS = [
     "pay",
     "status",
@@ -93,6 +95,12 @@ CASES = [
         "reschedule-not-a-date", ["reschedule", KEY, "--execution-date", "soon"], "execution_date"
     ),
     Case("list-limit-zero", ["list", "--limit", "0"], "limit"),
+    Case("list-unknown-state", ["list", "--state", "frozen"], "state"),
+    Case(
+        "mass-naive-execution-date",
+        [*MASS, "--execution-date", "2026-12-01T09:00"],
+        "execution_date",
+    ),
     Case("unknown-verb", ["frobnicate"], "frobnicate"),
     # the environment
     Case("env-poll-interval-pay", PAY, "PAYOUTS_POLL_INTERVAL", {"PAYOUTS_POLL_INTERVAL": "soon"}),
@@ -140,7 +148,9 @@ def _run(case: Case) -> subprocess.CompletedProcess[str]:
         env=_environment(case.env),
         capture_output=True,
         text=True,
-        timeout=60,
+        # Each case is a fresh interpreter importing temporalio and pydantic, eight at a time
+        # on what may be a loaded 2-core machine; 60 s was tight for that. It fails fast anyway.
+        timeout=180,
         check=False,
     )
 

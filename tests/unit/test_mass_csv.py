@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from starter.api.mass_csv import (
-    InvalidMassListError,
-    MassItem,
-    RowProblem,
-    parse_mass_csv,
-    parse_mass_items,
-)
+from starter.api.mass_csv import parse_mass_csv
+from starter.api.mass_rows import InvalidMassListError, MassItem, RowProblem, parse_mass_items
 
 DATA = Path(__file__).parent / "data"
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"

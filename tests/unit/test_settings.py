@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from starter.service.settings import SANDBOX_URL, Settings, SettingsError
+from activities.ledger.settings import DEFAULT_LEDGER_PATH
+from starter.service.settings import (
+    DEFAULT_PAYLOAD_DIR,
+    SANDBOX_API_SECRET,
+    SANDBOX_URL,
+    Settings,
+    SettingsError,
+)
+
+
+def uses_sandbox_credentials(settings: Settings) -> bool:
+    return settings.calypso_api_secret == SANDBOX_API_SECRET
 
 
 def test_defaults_point_at_the_sandbox() -> None:
@@ -13,7 +24,7 @@ def test_defaults_point_at_the_sandbox() -> None:
     assert settings.temporal_address == "127.0.0.1:7233"
     assert settings.task_queue == "payouts"
     assert settings.webhook_keys == {}
-    assert settings.uses_sandbox_credentials
+    assert uses_sandbox_credentials(settings)
 
 
 def test_values_are_read() -> None:
@@ -30,7 +41,7 @@ def test_values_are_read() -> None:
     assert settings.webhook_keys == {"pub1": "sec1", "pub2": "sec2"}
     assert settings.poll_interval_seconds == 2.5
     assert settings.task_queue == "payouts-eu"
-    assert not settings.uses_sandbox_credentials
+    assert not uses_sandbox_credentials(settings)
     assert "s3cret" not in repr(settings)
     assert "s3cret" not in repr(settings.credentials)
 
@@ -91,3 +102,17 @@ def test_ledger_and_callback_settings_fail_naming_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=f"^{named}: "):
         Settings.from_env(environ)
+
+
+def test_the_ledger_rules_are_the_ledgers_own() -> None:
+    """`PAYOUTS_LEDGER` takes any letter case, as `ledger_from_settings` does, and the embedded
+    ledger's and the payloads' default places are defined once."""
+    settings = Settings.from_env(
+        {"PAYOUTS_LEDGER": " HTTP ", "PAYOUTS_LEDGER_URL": "http://b", "PAYOUTS_LEDGER_SECRET": "s"}
+    )
+    assert settings.ledger == "http"
+    defaults = Settings.from_env({})
+    assert (defaults.ledger, defaults.ledger_path) == ("sqlite", DEFAULT_LEDGER_PATH)
+    assert defaults.payload_dir == DEFAULT_PAYLOAD_DIR
+    with pytest.raises(SettingsError, match=r"^PAYOUTS_LEDGER_SECRET: "):
+        Settings.from_env({"PAYOUTS_LEDGER": "http", "PAYOUTS_LEDGER_URL": "http://b"})

@@ -1,4 +1,4 @@
-"""Signing as calypso-api.md §1 documents it, and webhook verification over raw bytes."""
+"""Signing as docs/provider-api.md §1 records it, and webhook verification over raw bytes."""
 
 from __future__ import annotations
 

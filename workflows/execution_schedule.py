@@ -1,0 +1,89 @@
+"""When a saga may pay: the execution date, which `reschedule` moves, and a cancel request that
+cuts any wait short while the provider has not heard of the payout yet.
+
+In the spirit of the `UpdatableTimer` of Temporal's samples: one durable timer per wait, woken by
+the update that changes what it waits for. Deterministic: runs in workflows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payout_models import FundsCheck
+    from workflows.payout_models import RescheduleInput, RescheduleResult, SagaState
+    from workflows.saga_record import SagaEnded, SagaRecord
+
+FUNDS_RECHECK_FIRST = timedelta(seconds=30)
+FUNDS_RECHECK_MAX = timedelta(minutes=15)
+RESCHEDULABLE = (SagaState.RECEIVED, SagaState.SCHEDULED)
+
+
+class ExecutionSchedule:
+    def __init__(self, record: SagaRecord, execution_date: datetime | None) -> None:
+        self.execution_date = execution_date
+        self.cancel_reason: str | None = None
+        self._record = record
+        self._rescheduled = False
+
+    async def wait_until_due(self) -> None:
+        """Sleep until the execution date, however often it moves; SagaEnded if canceled."""
+        while self.execution_date is not None and self.execution_date > workflow.now():
+            self._record.set_state(
+                SagaState.SCHEDULED, f"waiting until {self.execution_date.isoformat()}"
+            )
+            self._rescheduled = False
+            await self.sleep(self.execution_date - workflow.now(), lambda: self._rescheduled)
+            self.raise_if_canceled()
+        self.raise_if_canceled()
+
+    async def wait_for_funds(
+        self, check: Callable[[], Awaitable[FundsCheck]], wait_seconds: float, currency: str
+    ) -> FundsCheck:
+        """Re-check with backoff while the balance is short, until `wait_seconds` have passed."""
+        self._record.set_state(SagaState.CHECKING_FUNDS, None)
+        deadline = workflow.now() + timedelta(seconds=wait_seconds)
+        pause = FUNDS_RECHECK_FIRST
+        while True:
+            funds = await check()
+            if funds.enough:
+                return funds
+            shortfall = f"balance {funds.balance} < amount + fee {funds.needed} {currency}"
+            if workflow.now() >= deadline:
+                raise SagaEnded(SagaState.FAILED, f"insufficient_funds: {shortfall}")
+            self._record.set_state(SagaState.WAITING_FOR_FUNDS, shortfall)
+            await self.sleep(min(pause, deadline - workflow.now()))
+            self.raise_if_canceled()
+            pause = min(pause * 2, FUNDS_RECHECK_MAX)
+
+    def reschedule(self, request: RescheduleInput) -> RescheduleResult:
+        """The body of every saga's `reschedule` update: wakes the execution-date timer."""
+        self.execution_date = request.execution_date
+        self._rescheduled = True
+        self._record.rescheduled(request.execution_date)
+        return RescheduleResult(execution_date=request.execution_date, message="rescheduled")
+
+    def check_reschedule(self, request: RescheduleInput) -> None:
+        """The `reschedule` update's validator: a rejected update never reaches history."""
+        if request.execution_date.tzinfo is None:
+            raise ValueError("execution_date: must include a timezone")
+        if self._record.state not in RESCHEDULABLE:
+            raise ValueError(f"too late to reschedule: the payout is {self._record.state}")
+
+    def request_cancel(self, reason: str) -> None:
+        self.cancel_reason = self.cancel_reason or reason
+
+    async def sleep(self, duration: timedelta, wake: Callable[[], bool] = lambda: False) -> None:
+        """A durable timer that a cancel request (or `wake`) cuts short."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self.cancel_reason is not None or wake(), timeout=duration
+            )
+
+    def raise_if_canceled(self) -> None:
+        if self.cancel_reason is not None:
+            raise SagaEnded(SagaState.CANCELED, self.cancel_reason)
