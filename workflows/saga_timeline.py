@@ -15,7 +15,6 @@ MAX_ENTRIES = 200  # keeps the status query small even under a storm of duplicat
 @dataclass
 class Timeline:
     entries: list[TimelineEntry] = field(default_factory=list)
-    dropped: int = 0
 
     def add(self, source: str, event: str, state: str | None, note: str | None) -> None:
         self.entries.append(
@@ -23,7 +22,6 @@ class Timeline:
         )
         if len(self.entries) > MAX_ENTRIES:
             self.entries.pop(0)
-            self.dropped += 1
 
     def latest_note(self, source: str, event: str) -> str | None:
         """The note of the newest entry of this kind, e.g. why the saga is in its state."""

@@ -22,8 +22,9 @@ _ANY_VALID_AMOUNT = Decimal(1)
 
 
 @dataclass(frozen=True)
-class MassItem:
-    """One recipient; `index` is its 0-based position among the data rows."""
+class ListedRecipient:
+    """One recipient as read from a list or CSV, before it becomes a saga item: `index` is its
+    0-based position among the data rows, `row` its row number as a spreadsheet counts rows."""
 
     index: int
     row: int
@@ -48,7 +49,7 @@ class RowProblem:
 class ParsedList:
     """The valid recipients, and every error and warning found; start nothing unless `ok`."""
 
-    items: list[MassItem]
+    items: list[ListedRecipient]
     errors: list[RowProblem]
     warnings: list[RowProblem]
 
@@ -83,7 +84,7 @@ class RowChecker:
     def __init__(self, currency: str, allow_duplicates: bool) -> None:
         self.currency = currency
         self.allow_duplicates = allow_duplicates
-        self.items: list[MassItem] = []
+        self.items: list[ListedRecipient] = []
         self.errors: list[RowProblem] = []
         self.warnings: list[RowProblem] = []
         self.count = 0  # data rows seen, valid or not
@@ -129,7 +130,9 @@ class RowChecker:
                 reasons.append(duplicate.reason)
         self.errors.extend(RowProblem(row, reason) for reason in reasons)
         if not reasons and value is not None:
-            item = MassItem(self.count - 1, row, address, value, comment or None, reference or None)
+            item = ListedRecipient(
+                self.count - 1, row, address, value, comment or None, reference or None
+            )
             self.items.append(item)
 
     def _first_row(self, row: int, address: str) -> int | None:

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from starter.api.mass_csv import parse_mass_csv
-from starter.api.mass_rows import InvalidMassListError, MassItem, RowProblem, parse_mass_items
+from starter.api.mass_rows import (
+    InvalidMassListError,
+    ListedRecipient,
+    RowProblem,
+    parse_mass_items,
+)
 
 DATA = Path(__file__).parent / "data"
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
@@ -42,8 +47,8 @@ def test_semicolon_excel_export_with_bom_header_and_quotes() -> None:
     )
     assert parsed.errors == [] and parsed.warnings == []
     assert parsed.items == [
-        MassItem(0, 2, TRON, Decimal("1250.50"), "Salary; March", "emp-001"),
-        MassItem(1, 4, TRON_2, Decimal("980"), 'Ann "Annie" Lee', "emp-002"),
+        ListedRecipient(0, 2, TRON, Decimal("1250.50"), "Salary; March", "emp-001"),
+        ListedRecipient(1, 4, TRON_2, Decimal("980"), 'Ann "Annie" Lee', "emp-002"),
     ]
 
 
@@ -59,7 +64,7 @@ def test_bom_is_not_part_of_the_first_cell(bom: bytes, header: str) -> None:
 def test_comma_and_semicolon_delimiters(delimiter: str) -> None:
     text = delimiter.join([TRON, "12.5", "bonus", "ref-1"]) + "\r\n"
     parsed = parse_mass_csv(text.encode(), currency="USDT_TRX")
-    assert parsed.items == [MassItem(0, 1, TRON, Decimal("12.5"), "bonus", "ref-1")]
+    assert parsed.items == [ListedRecipient(0, 1, TRON, Decimal("12.5"), "bonus", "ref-1")]
 
 
 def test_semicolon_inside_quotes_does_not_make_it_the_delimiter() -> None:
@@ -86,19 +91,19 @@ def test_unclosed_quote_is_an_error_not_a_swallowed_file() -> None:
 def test_blank_lines_are_skipped_but_counted_and_whitespace_trimmed() -> None:
     text = f"\n  address , amount , comment \n\n   \n,,,\n  {TRON} ;  0.5 ; hi  \n\n{TRON_2};x\n"
     parsed = parse_mass_csv(text.replace(",", ";").encode(), currency="USDT_TRX")
-    assert parsed.items == [MassItem(0, 6, TRON, Decimal("0.5"), "hi", None)]
+    assert parsed.items == [ListedRecipient(0, 6, TRON, Decimal("0.5"), "hi", None)]
     assert [str(error) for error in parsed.errors] == ["row 8: amount: 'x' is not a number"]
 
 
 def test_without_header_columns_are_address_amount_comment_reference() -> None:
     parsed = parse_mass_csv(f"{TRON},7,a comment,a-ref\n".encode(), currency="USDT_TRX")
-    assert parsed.items == [MassItem(0, 1, TRON, Decimal("7"), "a comment", "a-ref")]
+    assert parsed.items == [ListedRecipient(0, 1, TRON, Decimal("7"), "a comment", "a-ref")]
 
 
 def test_header_columns_in_any_order_with_aliases() -> None:
     text = f"ExternalId,Comment,Amount,depositAddress\nr-9,tip,4,{TRON}\n"
     parsed = parse_mass_csv(text.encode(), currency="USDT_TRX")
-    assert parsed.items == [MassItem(0, 2, TRON, Decimal("4"), "tip", "r-9")]
+    assert parsed.items == [ListedRecipient(0, 2, TRON, Decimal("4"), "tip", "r-9")]
 
 
 @pytest.mark.parametrize(
@@ -275,7 +280,7 @@ def test_python_items_get_the_same_validation() -> None:
         ],
         currency="USDT_TRX",
     )
-    assert parsed.items == [MassItem(0, 1, TRON, Decimal("1.5"), "hi", None)]
+    assert parsed.items == [ListedRecipient(0, 1, TRON, Decimal("1.5"), "hi", None)]
     assert [str(error) for error in parsed.errors] == [
         "row 2: address: 'T1' is not a Tron address",
         "row 2: amount: 1E-7 has more than the 6 decimals USDT_TRX allows",
