@@ -24,6 +24,8 @@ def as_application_errors() -> Iterator[None]:
         yield
     except (CalypsoError, LedgerError, CallbackError) as exc:
         retryable = bool(getattr(exc, "retryable", False))
+        # A ledger refusal carries its numbers, so the saga can say what to fund and by how much.
+        details = exc.failure_details() if isinstance(exc, LedgerError) else ()
         raise ApplicationError(
-            str(exc), type=type(exc).__name__, non_retryable=not retryable
+            str(exc), *details, type=type(exc).__name__, non_retryable=not retryable
         ) from exc

@@ -73,8 +73,13 @@ class ProviderPayout(BaseModel):
 
 
 def error_line(error: WithdrawalError) -> str:
-    """One provider error as people read it: the message, then the status code."""
-    return f"{error.error_message or 'no message'} (status {error.status or 'unknown'})"
+    """One provider error as people read it: the message, then the status code when it adds
+    something. `SUCCESS` only says the funds check passed, so after a failure it would read as a
+    contradiction ("rejected (status SUCCESS)") and is left out."""
+    message = error.error_message or "no message from the provider"
+    if error.status and error.status != "SUCCESS":
+        return f"{message} (status {error.status})"
+    return message
 
 
 def _error_lines(errors: PayoutErrors | None) -> list[str]:

@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle, running_sandbox
+from starter.api.outcomes import saga_result
 from starter.service.binaries import installed_binary
 from starter.service.logging import configure_logging
 from starter.service.search_attribute_setup import register_search_attributes
@@ -80,7 +81,7 @@ async def completed(stack: Stack) -> Saga:
 async def completed_duplicate_webhooks(stack: Stack) -> Saga:
     await stack.sandbox.post("/sandbox/faults", {"webhookDuplicate": True})
     saga = await stack.start(stack.payout())
-    await saga.result()
+    await saga_result(saga, PayoutResult)
     notes = [entry.note for entry in (await status_of(saga)).timeline]
     assert "ignored: duplicate" in notes, notes
     return saga
@@ -88,7 +89,7 @@ async def completed_duplicate_webhooks(stack: Stack) -> Saga:
 
 async def polling_only(stack: Stack) -> Saga:
     saga = await stack.start(stack.payout())
-    await saga.result()
+    await saga_result(saga, PayoutResult)
     sources = {entry.source for entry in (await status_of(saga)).timeline}
     assert "webhook" not in sources and "poll" in sources, sources
     return saga
@@ -97,7 +98,7 @@ async def polling_only(stack: Stack) -> Saga:
 async def failed_released(stack: Stack) -> Saga:
     saga_input = stack.payout(deposit_address=TRON[:-4] + "fa11")
     saga = await stack.start(saga_input)
-    await saga.result()
+    await saga_result(saga, PayoutResult)
     entry = await stack.ledger.entry(str(saga_input.idempotency_key))
     assert entry is not None and entry.state == EntryState.RELEASED, entry
     return saga
@@ -110,7 +111,7 @@ async def failed_with_one_resend(stack: Stack) -> Saga:
             resend=ResendPolicy(max_resends=1, delay_seconds=60),
         )
     )
-    assert (await saga.result()).attempts == 2
+    assert (await saga_result(saga, PayoutResult)).attempts == 2
     return saga
 
 
@@ -121,7 +122,7 @@ async def rejected_fee_above_max(stack: Stack) -> Saga:
 async def insufficient_funds_deadline(stack: Stack) -> Saga:
     await stack.sandbox.post("/sandbox/balances", {"currency": "USDT_TRX", "amount": 1})
     saga = await stack.start(stack.payout(funds_wait_seconds=300))
-    result = await saga.result()
+    result = await saga_result(saga, PayoutResult)
     assert result.reason and result.reason.startswith("insufficient_funds"), result.reason
     assert await stack.provider_payouts() == []
     return saga
@@ -198,7 +199,7 @@ async def record(path: SagaPath, env: WorkflowEnvironment, sandbox: SandboxHandl
                 env.client, sandbox, control, Path(tmp), webhooks=path.webhooks
             ) as stack:
                 saga = await path.drive(stack)
-                result = await saga.result()
+                result = await saga_result(saga, PayoutResult)
                 if result.state != path.expect:
                     raise AssertionError(f"{path.name}: ended {result.state}: {result.reason}")
                 history = await saga.fetch_history()

@@ -23,6 +23,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.server import SandboxHandle, running_sandbox
+from starter.api.outcomes import saga_result
 from starter.service.logging import configure_logging
 from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
@@ -113,7 +114,7 @@ async def record(path: MassPath, env: WorkflowEnvironment, sandbox: SandboxHandl
         with tempfile.TemporaryDirectory() as tmp:
             async with start_stack(env.client, sandbox, control, Path(tmp)) as stack:
                 saga = await path.drive(stack)
-                result = await saga.result()
+                result = await saga_result(saga, MassPayoutResult)
                 if result.state != path.expect:
                     raise AssertionError(f"{path.name}: ended {result.state}: {result.reason}")
                 written = [_write(f"{path.name}.json", (await saga.fetch_history()).to_json())]

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         MassProgress,
     )
     from workflows.mass_tally import MassTally
+    from workflows.outcomes import ended
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
         CancelInput,
@@ -162,9 +163,11 @@ class MassPayoutWorkflow:
         )
 
     async def _finish(self, state: SagaState, reason: str | None) -> MassPayoutResult:
+        """The saga's last step: a list paid in full completes the workflow, any other end
+        fails it (the result travels in the failure)."""
         await self._record.finish(state, reason)
         tally = self._tally
-        return MassPayoutResult(
+        result = MassPayoutResult(
             key=self._request.idempotency_key,
             state=state,
             reason=reason,
@@ -175,6 +178,7 @@ class MassPayoutWorkflow:
             deals=tally.deals,
             not_cancelable=tally.not_cancelable,
         )
+        return ended(state, reason, result)
 
     # --- what the UI and the merchant see ---------------------------------------------------------
 

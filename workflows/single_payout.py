@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import PROVIDER_EVENT_SIGNAL
     from workflows.ledger_steps import PayoutLedger
+    from workflows.outcomes import ended
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
         CancelInput,
@@ -112,9 +113,11 @@ class SinglePayoutWorkflow:
             if final.state == PayoutState.CANCELED:
                 reason = final.cancel_message or "canceled at the provider"
                 raise SagaEnded(SagaState.CANCELED, reason)
-            failure = f"provider {final.state}: {'; '.join(final.errors) or 'no reason given'}"
+            errors = "; ".join(final.errors) or "no reason given"
+            failure = f"provider {final.state}: {errors}; nothing was paid"
             if len(self._attempts.attempts) > request.resend.max_resends:
-                raise SagaEnded(SagaState.FAILED, failure)
+                advice = "the reservation is released; pay again under a new key once fixed"
+                raise SagaEnded(SagaState.FAILED, f"{failure}; {advice}")
             await self._wait_to_resend(failure)
 
     # --- signal, query, updates -------------------------------------------------------------------
@@ -198,8 +201,9 @@ class SinglePayoutWorkflow:
         self._schedule.raise_if_canceled()
 
     async def _finish(self, state: SagaState, reason: str | None) -> PayoutResult:
+        """The saga's last step: a paid payout completes the workflow, any other end fails it."""
         await self._record.finish(state, reason)
-        return self._view.result()
+        return ended(state, reason, self._view.result())
 
     async def _after_workflow_cancel(self) -> None:
         """Canceled through Temporal (UI or API) instead of the cancel update: same money rules.
@@ -218,10 +222,8 @@ class SinglePayoutWorkflow:
             except ActivityError:
                 payout = None  # the create never reached the provider
         if payout is not None and payout.state == PayoutState.COMPLETED:
-            await self._finish(
-                SagaState.COMPLETED,
-                await self._ledger.settle(self._request.amount, payout.fee) or reason,
-            )
+            note = await self._ledger.settle(self._request.amount, payout.fee)
+            await self._record.finish(SagaState.COMPLETED, note or reason)
             return
         if payout is not None and payout.state not in FINAL_PAYOUT_STATES:
             outcome = await self._attempts.cancel_at_provider(reason)
@@ -230,7 +232,7 @@ class SinglePayoutWorkflow:
                 self._record.timeline.add("saga", "canceled", None, note)
                 return
         await self._ledger.release(reason)
-        await self._finish(SagaState.CANCELED, reason)
+        await self._record.finish(SagaState.CANCELED, reason)  # the workflow ends canceled
 
 
 def _check(request: PayoutInput) -> None:

@@ -23,6 +23,10 @@ class LedgerError(Exception):
 
     retryable = False
 
+    def failure_details(self) -> tuple[dict[str, object], ...]:
+        """What the workflow may read from the failure besides its message (none by default)."""
+        return ()
+
 
 class LedgerConflictError(LedgerError):
     """Raised when a key is reused with a different sub-account, currency or amount."""
@@ -37,10 +41,23 @@ class LedgerNotFoundError(LedgerError):
 
 
 class InsufficientLedgerFundsError(LedgerError):
-    """Raised when a reservation exceeds the sub-account's available balance."""
+    """Raised when a reservation exceeds the sub-account's available balance.
+
+    `ledger` names the adapter that refused ("sqlite": the `payouts ledger fund` verb can fund
+    it; "http": the merchant's backend must). For a batch, `reserved_in_batch` counts the
+    requests before the refused one that stayed applied (0 when the batch is atomic, as on
+    SQLite, where the whole batch rolled back).
+    """
 
     def __init__(
-        self, *, sub_account: str, currency: str, needed: Decimal, available: Decimal | None
+        self,
+        *,
+        sub_account: str,
+        currency: str,
+        needed: Decimal,
+        available: Decimal | None,
+        ledger: str = "sqlite",
+        reserved_in_batch: int = 0,
     ) -> None:
         # `available` is None only when an HTTP ledger refused without saying how much it has.
         has = "an unknown amount of" if available is None else str(available)
@@ -51,6 +68,21 @@ class InsufficientLedgerFundsError(LedgerError):
         self.currency = currency
         self.needed = needed
         self.available = available
+        self.ledger = ledger
+        self.reserved_in_batch = reserved_in_batch
+
+    def failure_details(self) -> tuple[dict[str, object], ...]:
+        """The numbers, as `LedgerShortfall` reads them in the workflow (amounts as text)."""
+        return (
+            {
+                "sub_account": self.sub_account,
+                "currency": self.currency,
+                "needed": str(self.needed),
+                "available": None if self.available is None else str(self.available),
+                "ledger": self.ledger,
+                "reserved_in_batch": self.reserved_in_batch,
+            },
+        )
 
 
 class LedgerUnavailableError(LedgerError):

@@ -77,8 +77,17 @@ class HttpLedger:
         return await self._post("release", request)
 
     async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
-        """One call per item; each is idempotent, so a retried batch redoes nothing twice."""
-        return [await apply_one(self, request) for request in requests]
+        """One call per item; each is idempotent, so a retried batch redoes nothing twice.
+
+        Not atomic: a refusal leaves the items before it applied, and says how many."""
+        entries: list[LedgerEntry] = []
+        for request in requests:
+            try:
+                entries.append(await apply_one(self, request))
+            except InsufficientLedgerFundsError as refused:
+                refused.reserved_in_batch = len(entries)
+                raise
+        return entries
 
     async def close(self) -> None:
         if self._owns_client:
@@ -118,6 +127,7 @@ def error_from_response(request: LedgerRequest, status: int, body: bytes) -> Led
             currency=request.currency,
             needed=request.amount,
             available=_decimal(fields.get("available")),
+            ledger="http",
         )
     if status == 404:
         return LedgerNotFoundError(detail)

@@ -93,5 +93,40 @@ class LedgerBalance(WireModel):
     settled: Money
 
 
+class LedgerRecord(LedgerEntry):
+    """An entry as the embedded ledger lists it for operators: also when it was reserved
+    (`None` for a tombstone, or an entry written before the ledger kept that time). A settled or
+    released entry moved last at `updated_at`."""
+
+    reserved_at: IsoDatetime | None = None
+
+
+class EntryTotal(WireModel):
+    """How many entries are in `state`, and the amount they reserved."""
+
+    state: EntryState
+    count: int
+    amount: Money
+
+
+class Funding(WireModel):
+    """One credit to a sub-account, kept under the operator's `reference` (funds once)."""
+
+    reference: Key
+    sub_account: Annotated[str, Field(min_length=1)]
+    currency: Annotated[str, Field(min_length=1)]
+    amount: PositiveMoney
+    funded_at: IsoDatetime
+
+
+class FundingResult(WireModel):
+    """A funding and the balance after it; `new` is False when the reference had funded it
+    already (nothing moved this time)."""
+
+    funding: Funding
+    new: bool
+    balance: LedgerBalance
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from starter.api.outcomes import saga_result
 from workflows.payout_models import SagaState
 
 
@@ -18,7 +20,9 @@ class PayoutEndedError(RuntimeError):
     """Raised when an operation needs a running saga and this one has ended."""
 
 
-async def ended_state(handle: WorkflowHandle[Any, Any], error: RPCError) -> SagaState:
+async def ended_state(
+    handle: WorkflowHandle[Any, Any], error: RPCError, result_type: type[BaseModel]
+) -> SagaState:
     """After an update was refused by the server: the saga's final state if it has ended.
 
     The server answers NOT_FOUND both for no such workflow and for a closed one; anything else,
@@ -27,8 +31,8 @@ async def ended_state(handle: WorkflowHandle[Any, Any], error: RPCError) -> Saga
     if error.status != RPCStatusCode.NOT_FOUND:
         raise error
     try:
-        result = await handle.result()
+        result = await saga_result(handle, result_type)
     except RPCError as missing:
         raise PayoutNotFoundError(f"no payout saga {handle.id}") from missing
-    state: SagaState = result.state
+    state: SagaState = getattr(result, "state")  # noqa: B009 - every saga result has a state
     return state

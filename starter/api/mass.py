@@ -23,6 +23,7 @@ from activities.mass_activities import MassFundsInput
 from activities.payout_models import FundsCheck
 from starter.api.idempotent_start import start_idempotently
 from starter.api.mass_rows import InvalidMassListError, ParsedList, parse_mass_items
+from starter.api.outcomes import saga_result
 from starter.api.requests import checked, saga_input
 from starter.service.settings import Settings
 from workflows.keys import mass_payout_workflow_id
@@ -119,7 +120,7 @@ class MassPayouts:
 
     async def result(self, key: uuid.UUID) -> MassPayoutResult:
         """Wait for the mass payout to end (as `Payouts.result`, typed for a mass payout)."""
-        return await self._handle(key).result()
+        return await saga_result(self._handle(key), MassPayoutResult)
 
     async def report(self, key: uuid.UUID) -> AsyncIterator[ItemOutcome]:
         """Every item's final outcome, in list order (the saga must have ended)."""

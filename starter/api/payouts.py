@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from starter.api.errors import PayoutEndedError, ended_state
 from starter.api.idempotent_start import start_idempotently
 from starter.api.mass import MassPayouts
+from starter.api.outcomes import saga_result
 from starter.api.requests import checked, saga_input
 from starter.api.saga_kinds import MASS, find_saga
 from starter.service.settings import Settings
@@ -99,7 +100,7 @@ class Payouts:
                 kind.workflow.cancel, CancelInput(reason=reason)
             )
         except RPCError as exc:
-            ended = await ended_state(handle, exc)
+            ended = await ended_state(handle, exc, kind.result_type)
             return kind.cancel_result(accepted=False, state=ended, message=f"already {ended}")
         return result
 
@@ -111,14 +112,14 @@ class Payouts:
                 kind.workflow.reschedule, RescheduleInput(execution_date=execution_date)
             )
         except RPCError as exc:
-            ended = await ended_state(handle, exc)
+            ended = await ended_state(handle, exc, kind.result_type)
             raise PayoutEndedError(f"{kind.noun} {key} has already ended {ended}") from exc
         return moved
 
     async def result(self, key: uuid.UUID) -> PayoutResult | MassPayoutResult:
         """Wait for the saga to end and return its outcome."""
-        _, handle = await find_saga(self._client, key)
-        result: PayoutResult | MassPayoutResult = await handle.result()
+        kind, handle = await find_saga(self._client, key)
+        result: PayoutResult | MassPayoutResult = await saga_result(handle, kind.result_type)
         return result
 
     async def list(self, *, state: str | None = None, limit: int = 50) -> list[PayoutSummary]:

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,13 +33,36 @@ from temporalio.converter import (
 # Far under the 256 KB per-payload warning: a mass payout's deal (1000 items, ~130 KB) is stored
 # outside, so a parent starting 100 deals keeps a small history instead of 100 copies of them.
 OFFLOAD_THRESHOLD_BYTES = 32 * 1024
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+class PayloadNotFoundError(FileNotFoundError):
+    """A payload named in history is not in this process's store. Not an `ApplicationError`:
+    in a worker the SDK fails the workflow task and retries it, so the saga waits (visibly,
+    in the UI's history) and goes on by itself once the file can be read."""
+
+    def __init__(self, directory: Path, digest: str) -> None:
+        self.path = directory / f"{digest}.payload"
+        super().__init__(
+            f"payload sha256:{digest} is missing from the local-directory payload store "
+            f"{directory} (PAYOUTS_PAYLOAD_DIR): no file {self.path}. Every worker and client "
+            "must share PAYOUTS_PAYLOAD_DIR (one directory, or one S3/GCS store): point this "
+            "process at the directory the payload was written to, or copy the file there. "
+            "The workflow task is retried; the saga continues by itself once the file is there."
+        )
 
 
 class LocalDirectoryDriver(StorageDriver):
     """Payloads as files in one directory shared by every worker and client of a machine."""
 
     def __init__(self, directory: str | Path) -> None:
-        self._directory = Path(directory)
+        # Absolute once: the error names where this process looked, and a later chdir changes
+        # nothing (settings already resolve PAYOUTS_PAYLOAD_DIR to an absolute path).
+        self._directory = Path(directory).expanduser().absolute()
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
 
     def name(self) -> str:
         return "local-directory"
@@ -71,10 +95,15 @@ class LocalDirectoryDriver(StorageDriver):
     def _retrieve_all(self, claims: Sequence[StorageDriverClaim]) -> list[Payload]:
         payloads = []
         for claim in claims:
-            digest = claim.claim_data["sha256"]
-            data = (self._directory / f"{digest}.payload").read_bytes()
+            digest = claim.claim_data.get("sha256", "")
+            if not _DIGEST.fullmatch(digest):  # never a path of history's choosing
+                raise ValueError(f"payload reference {dict(claim.claim_data)!r} is not ours")
+            try:
+                data = (self._directory / f"{digest}.payload").read_bytes()
+            except FileNotFoundError:
+                raise PayloadNotFoundError(self._directory, digest) from None
             if hashlib.sha256(data).hexdigest() != digest:
-                raise ValueError(f"stored payload {digest} is corrupt")
+                raise ValueError(f"stored payload {self._directory / digest}.payload is corrupt")
             payload = Payload()
             payload.ParseFromString(data)
             payloads.append(payload)

@@ -10,21 +10,26 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
-from activities.ledger.settings import (
-    DEFAULT_LEDGER_KIND,
-    DEFAULT_LEDGER_PATH,
-    LedgerSettingError,
-    ledger_kind,
-)
+from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
 
 SANDBOX_URL = "http://127.0.0.1:8710"
 SANDBOX_ACCOUNT = "sandbox-account"
 SANDBOX_API_KEY = "sandbox-public-key"
 SANDBOX_API_SECRET = "sandbox-secret-key"  # noqa: S105 - the sandbox's documented default
-DEFAULT_PAYLOAD_DIR = ".payouts/payloads"
+# Files live under one absolute home so that every process of a stack, whatever its working
+# directory, finds the same ledger and payload store (README, settings). Relative values of the
+# path variables resolve against PAYOUTS_HOME, never against the working directory.
+DEFAULT_HOME = "~/.payouts"
+DEFAULT_PAYLOAD_DIR = "payloads"
+DEFAULT_LEDGER_FILE = "ledger.sqlite3"
+
+
+def default_home() -> Path:
+    return Path(DEFAULT_HOME).expanduser()
 
 
 class SettingsError(ValueError):
@@ -45,12 +50,13 @@ class Settings:
     poll_interval_seconds: float = 30.0
     log_level: str = "INFO"
     ledger: str = DEFAULT_LEDGER_KIND
-    ledger_path: str = DEFAULT_LEDGER_PATH
+    ledger_path: str = field(default_factory=lambda: str(default_home() / DEFAULT_LEDGER_FILE))
     ledger_url: str | None = None
     ledger_secret: str | None = field(default=None, repr=False)
     callback_url: str | None = None
     callback_secret: str | None = field(default=None, repr=False)
-    payload_dir: str = DEFAULT_PAYLOAD_DIR
+    payload_dir: str = field(default_factory=lambda: str(default_home() / DEFAULT_PAYLOAD_DIR))
+    home: str = field(default_factory=lambda: str(default_home()))
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -69,6 +75,7 @@ class Settings:
             value = env.get(name, "").strip()
             return value or default
 
+        home = _home("PAYOUTS_HOME", env.get("PAYOUTS_HOME", ""))
         return cls(
             calypso_api_url=_url(
                 "CALYPSO_API_URL", text("CALYPSO_API_URL", defaults.calypso_api_url)
@@ -90,12 +97,17 @@ class Settings:
                 "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
             ),
             ledger=text("PAYOUTS_LEDGER", defaults.ledger),
-            ledger_path=text("PAYOUTS_LEDGER_PATH", defaults.ledger_path),
+            ledger_path=_under_home(
+                home, "PAYOUTS_LEDGER_PATH", text("PAYOUTS_LEDGER_PATH", DEFAULT_LEDGER_FILE)
+            ),
             ledger_url=_optional_url("PAYOUTS_LEDGER_URL", env.get("PAYOUTS_LEDGER_URL", "")),
             ledger_secret=env.get("PAYOUTS_LEDGER_SECRET", "").strip() or None,
             callback_url=_optional_url("PAYOUTS_CALLBACK_URL", env.get("PAYOUTS_CALLBACK_URL", "")),
             callback_secret=env.get("PAYOUTS_CALLBACK_SECRET", "").strip() or None,
-            payload_dir=text("PAYOUTS_PAYLOAD_DIR", defaults.payload_dir),
+            payload_dir=_under_home(
+                home, "PAYOUTS_PAYLOAD_DIR", text("PAYOUTS_PAYLOAD_DIR", DEFAULT_PAYLOAD_DIR)
+            ),
+            home=str(home),
         ).checked()
 
     def checked(self) -> Settings:
@@ -158,3 +170,34 @@ def _log_level(name: str, value: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"{name}: expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
     return level
+
+
+def _home(name: str, value: str) -> Path:
+    """PAYOUTS_HOME: absolute (or `~`-relative), and a directory if it exists. A relative home
+    would mean one place per working directory: the very thing it exists to prevent."""
+    home = Path(value.strip() or DEFAULT_HOME).expanduser()
+    if not home.is_absolute():
+        raise SettingsError(f"{name}: expected an absolute path such as ~/.payouts, got {value!r}")
+    if _exists(name, home) and not home.is_dir():
+        raise SettingsError(f"{name}: {str(home)!r} exists and is not a directory")
+    return Path(os.path.normpath(home))
+
+
+def _under_home(home: Path, name: str, value: str) -> str:
+    """An absolute path as is (after `~`); a relative one under `home`, whatever the working
+    directory. PAYOUTS_PAYLOAD_DIR must be a directory, PAYOUTS_LEDGER_PATH a file."""
+    path = Path(os.path.normpath(home / Path(value).expanduser()))
+    wants_directory = name == "PAYOUTS_PAYLOAD_DIR"
+    if _exists(name, path) and path.is_dir() != wants_directory:
+        kind = "a directory" if wants_directory else "a file"
+        raise SettingsError(f"{name}: {str(path)!r} exists and is not {kind}")
+    return str(path)
+
+
+def _exists(name: str, path: Path) -> bool:
+    if "\0" in str(path):  # `exists` would say no; opening it later would fail far from here
+        raise SettingsError(f"{name}: a path cannot hold a NUL character, got {str(path)!r}")
+    try:
+        return path.exists()
+    except OSError as error:  # a name too long, no permission
+        raise SettingsError(f"{name}: cannot use {str(path)!r}: {error}") from None

@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from activities.ledger import EntryState
+from starter.api.outcomes import saga_result
 from starter.api.payouts import Payouts
 from starter.service.settings import Settings
 from tests.contract.conftest import eventually
@@ -90,7 +91,7 @@ async def finished(handle: MassHandle, *, deadline: float = 120.0) -> MassPayout
 
     The test sagas end within ~10 s on an idle machine; 30 s was tight with another process
     keeping one of two cores busy. 120 s still fails well inside pytest's 300 s timeout."""
-    result = await asyncio.wait_for(handle.result(), deadline)
+    result = await asyncio.wait_for(saga_result(handle, MassPayoutResult), deadline)
     failures = await task_failures(handle)
     assert not failures, f"workflow tasks of {handle.id} failed: {failures}"
     return result

@@ -27,6 +27,7 @@ from activities.payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
+from starter.api.outcomes import saga_result
 from starter.service.worker import workflow_runner
 from tests.integration.conftest import TRON, saga_status
 from workflows.keys import PROVIDER_EVENT_SIGNAL, single_payout_workflow_id
@@ -112,7 +113,7 @@ class StandInProvider:
                 id=single_payout_workflow_id(saga_input.idempotency_key),
                 task_queue=task_queue,
             )
-            result = await handle.result()
+            result = await saga_result(handle, PayoutResult)
             return result, await saga_status(handle)  # a query needs a worker
 
 

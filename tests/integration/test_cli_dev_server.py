@@ -14,9 +14,11 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from starter.api.outcomes import saga_result
 from tests.contract.conftest import eventually
 from tests.integration.cli_runner import Ran, run_payouts
 from tests.integration.conftest import TRON, Stack
+from workflows.payout_models import PayoutResult
 
 payouts = run_payouts
 
@@ -70,7 +72,7 @@ async def test_cancel_of_a_finished_payout_is_refused_in_one_line(
     dev_stack: Stack, dev_server: WorkflowEnvironment
 ) -> None:
     saga = await dev_stack.start(dev_stack.payout())
-    await saga.result()
+    await saga_result(saga, PayoutResult)
     key = saga.id.removeprefix("payout-")
     ran = await payouts(dev_stack, dev_server, "cancel", key)
     assert "Traceback" not in ran.err, ran.err
@@ -94,7 +96,7 @@ async def test_json_output_keeps_money_an_exact_number(
 ) -> None:
     """docs/architecture.md: money is an exact JSON number, never a float or a string."""
     saga = await dev_stack.start(dev_stack.payout(amount=Decimal("0.000001")))
-    await saga.result()
+    await saga_result(saga, PayoutResult)
     shown = await payouts(
         dev_stack, dev_server, "status", saga.id.removeprefix("payout-"), "--json"
     )

@@ -20,11 +20,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from starter.service.payload_storage import data_converter
 from tests.contract.conftest import Control
 from tests.integration.conftest import Stack, start_stack
 from workflows.keys import mass_payout_workflow_id
-from workflows.mass_models import ItemState, MassPayoutInput, Recipients
+from workflows.mass_models import ItemState, MassPayoutInput, MassPayoutResult, Recipients
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import SagaState
 
@@ -78,7 +79,7 @@ async def test_one_hundred_thousand_recipients(offloading_stack: Stack) -> None:
         id=mass_payout_workflow_id(key),
         task_queue=stack.task_queue,
     )
-    result = await handle.result()
+    result = await saga_result(handle, MassPayoutResult)
     memory_growth = _max_rss_mb() - memory_before
 
     assert result.state == SagaState.COMPLETED, result.reason

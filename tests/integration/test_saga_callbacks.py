@@ -14,6 +14,7 @@ from activities.callbacks import CallbackEvent, InvalidCallbackError, verify_cal
 from activities.ledger import EntryState
 from activities.payout_activities import PayoutActivities
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from starter.service.asgi_runner import serve_in_background
 from starter.service.worker import build_worker
 from tests.contract.conftest import Control
@@ -80,7 +81,7 @@ async def _pay_with_callbacks(
         try:
             async with build_worker(stack.client, activities, stack.task_queue):
                 handle = await stack.start(saga_input)
-                result = await handle.result()
+                result = await saga_result(handle, PayoutResult)
                 status = await saga_status(handle)  # a query needs a worker
         finally:
             await activities.close()

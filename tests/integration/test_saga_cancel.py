@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from activities.ledger import EntryState
+from starter.api.outcomes import saga_result
 from tests.contract.conftest import eventually
 from tests.integration.conftest import (
     TRON,
@@ -16,7 +17,7 @@ from tests.integration.conftest import (
     saga_status,
     wait_for_status,
 )
-from workflows.payout_models import CancelInput, SagaState
+from workflows.payout_models import CancelInput, PayoutResult, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
 
 SLOW = TRON[:-4] + "sLow"  # the `5104` test card in base58: stays IN_PROGRESS 10 steps
@@ -33,7 +34,7 @@ async def test_cancel_before_creation_never_reaches_the_provider(dev_stack: Stac
     )
     assert outcome.accepted, outcome.message
     assert outcome.state == SagaState.CANCELED
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.CANCELED
     assert result.reason == "contract ended"
     assert await ledger_state(dev_stack, saga_input) == EntryState.RELEASED
@@ -53,7 +54,7 @@ async def test_cancel_after_creation_cancels_at_the_provider(dev_stack: Stack) -
     outcome = await handle.execute_update(SinglePayoutWorkflow.cancel, CancelInput())
     assert outcome.accepted, outcome.message
     assert outcome.state == SagaState.CANCELED
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.CANCELED
     assert await provider_state_is(control, payout_id, "CANCELED")
     assert len(await dev_stack.provider_payouts()) == 1
@@ -75,7 +76,7 @@ async def test_cancel_refused_by_the_provider_keeps_following(dev_stack: Stack) 
     assert "the provider refused: payout is IN_PROGRESS" in outcome.message
     assert outcome.state == SagaState.SUBMITTED
 
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     assert await ledger_state(dev_stack, saga_input) == EntryState.SETTLED
     status = await saga_status(handle)

@@ -9,6 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from tests.contract.conftest import Control, eventually
 from tests.integration.conftest import (
     CREATE_PATH,
@@ -19,7 +20,7 @@ from tests.integration.conftest import (
     start_stack,
     wait_for_status,
 )
-from workflows.payout_models import SagaState
+from workflows.payout_models import PayoutResult, SagaState
 
 
 async def test_create_committed_but_response_dropped_makes_one_payout(
@@ -34,7 +35,7 @@ async def test_create_committed_but_response_dropped_makes_one_payout(
         await sandbox.post("/sandbox/faults", {"commitThenDrop": 1, "paths": [CREATE_PATH]})
         saga_input = stack.payout()
         handle = await stack.start(saga_input)
-        result = await handle.result()
+        result = await saga_result(handle, PayoutResult)
 
         assert result.state == SagaState.COMPLETED, result.reason
         payouts = await stack.provider_payouts()
@@ -77,7 +78,7 @@ async def test_worker_restarted_mid_saga_completes_with_one_payout(
         # No worker now: the provider moves on and its webhooks wait in the saga's history.
         await sandbox.post(f"/sandbox/payouts/{submitted.provider_id}/confirm")
         async with stack.worker():
-            result = await handle.result()
+            result = await saga_result(handle, PayoutResult)
 
         assert result.state == SagaState.COMPLETED, result.reason
         assert result.provider_id == submitted.provider_id

@@ -4,9 +4,10 @@ payouts under derived keys before giving up."""
 from __future__ import annotations
 
 from activities.ledger import EntryState
+from starter.api.outcomes import saga_result
 from tests.integration.conftest import TRON, Stack, ledger_state, saga_status
 from workflows.keys import attempt_key
-from workflows.payout_models import ResendPolicy, SagaState
+from workflows.payout_models import PayoutResult, ResendPolicy, SagaState
 
 NETWORK_FAILS = TRON[:-4] + "fa11"
 VALIDATION_FAILS = TRON[:-4] + "bad1"
@@ -14,7 +15,7 @@ VALIDATION_FAILS = TRON[:-4] + "bad1"
 
 async def test_network_failure_releases_the_reservation(stack: Stack) -> None:
     saga_input = stack.payout(deposit_address=NETWORK_FAILS)
-    result = await (await stack.start(saga_input)).result()
+    result = await saga_result(await stack.start(saga_input), PayoutResult)
 
     assert result.state == SagaState.FAILED
     assert result.reason is not None
@@ -29,7 +30,7 @@ async def test_resends_under_derived_keys_then_fails(stack: Stack) -> None:
         deposit_address=NETWORK_FAILS, resend=ResendPolicy(max_resends=2, delay_seconds=1)
     )
     handle = await stack.start(saga_input)
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
 
     assert result.state == SagaState.FAILED
     assert result.attempts == 3
@@ -47,7 +48,7 @@ async def test_resends_under_derived_keys_then_fails(stack: Stack) -> None:
 async def test_validation_failure_releases_the_reservation(stack: Stack) -> None:
     saga_input = stack.payout(deposit_address=VALIDATION_FAILS)
     handle = await stack.start(saga_input)
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
 
     assert result.state == SagaState.FAILED
     assert result.reason is not None and "recipient address rejected by validation" in result.reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from activities.ledger import EntryState
+from starter.api.outcomes import saga_result
 from tests.integration.conftest import (
     Stack,
     api_requests,
@@ -14,7 +15,7 @@ from tests.integration.conftest import (
     timeline_notes,
     wait_for_status,
 )
-from workflows.payout_models import SagaState
+from workflows.payout_models import PayoutResult, SagaState
 
 LOW = {"currency": "USDT_TRX", "amount": Decimal("10")}  # below 25.5 + fee
 
@@ -31,7 +32,7 @@ async def test_waits_for_funds_then_completes_once_funded(stack: Stack) -> None:
     assert await api_requests(stack.sandbox) == []
 
     await stack.sandbox.post("/sandbox/balances", {"currency": "USDT_TRX", "amount": 1000})
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     assert len(await stack.provider_payouts()) == 1
     assert await ledger_state(stack, saga_input) == EntryState.SETTLED
@@ -44,7 +45,7 @@ async def test_insufficient_funds_until_the_deadline_fails(stack: Stack) -> None
     saga_input = stack.payout(funds_wait_seconds=120)
     handle = await stack.start(saga_input)
 
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.FAILED
     assert result.reason is not None and result.reason.startswith("insufficient_funds"), result
     assert await ledger_state(stack, saga_input) == EntryState.RELEASED
@@ -57,7 +58,7 @@ async def test_insufficient_funds_until_the_deadline_fails(stack: Stack) -> None
 async def test_fee_above_max_fee_is_rejected(stack: Stack) -> None:
     await stack.sandbox.post("/sandbox/fees", {"currency": "USDT_TRX", "percent": 10, "fixed": 0})
     saga_input = stack.payout(max_fee=Decimal("1"))
-    result = await (await stack.start(saga_input)).result()
+    result = await saga_result(await stack.start(saga_input), PayoutResult)
 
     assert result.state == SagaState.REJECTED
     assert result.reason == "fee 2.55 USDT_TRX is above the maximum 1"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from activities.ledger import EntryState, ReleaseRequest
+from starter.api.outcomes import saga_result
 from tests.integration.conftest import TRON, Stack, ledger_state, wait_for_status
-from workflows.payout_models import SagaState
+from workflows.payout_models import PayoutResult, SagaState
 
 
 async def test_ledger_refusing_to_settle_keeps_the_payout_completed(dev_stack: Stack) -> None:
@@ -15,7 +16,7 @@ async def test_ledger_refusing_to_settle_keeps_the_payout_completed(dev_stack: S
     # An operator releases the reservation by hand while the provider is paying.
     await stack.ledger.release(ReleaseRequest(key=str(saga_input.idempotency_key), reason="hand"))
 
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED
     assert result.reason is not None and "ledger refused to settle" in result.reason
     assert await ledger_state(stack, saga_input) == EntryState.RELEASED  # not touched again

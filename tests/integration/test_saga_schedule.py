@@ -9,6 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
+from starter.api.outcomes import saga_result
 from tests.contract.conftest import eventually
 from tests.integration.conftest import (
     Stack,
@@ -19,7 +20,7 @@ from tests.integration.conftest import (
     timeline_notes,
     wait_for_status,
 )
-from workflows.payout_models import RescheduleInput, SagaState
+from workflows.payout_models import PayoutResult, RescheduleInput, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
 
 
@@ -37,7 +38,7 @@ async def test_payout_dated_in_30_days_waits_then_completes(
     assert await api_requests(stack.sandbox) == [], "nothing may reach the provider early"
     assert await stack.provider_payouts() == []
 
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     assert len(await api_requests(stack.sandbox)) == 1
     status = await saga_status(handle)
@@ -68,7 +69,7 @@ async def test_reschedule_moves_the_execution_date(dev_stack: Stack) -> None:
     await handle.execute_update(
         SinglePayoutWorkflow.reschedule, RescheduleInput(execution_date=soon)
     )
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     assert (await saga_status(handle)).execution_date == soon
     assert len(await dev_stack.provider_payouts()) == 1
@@ -109,5 +110,5 @@ async def test_reschedule_after_the_payout_was_sent_is_refused(dev_stack: Stack)
     payout_id = str(sent.provider_id)
     await eventually(lambda: provider_state_is(control, payout_id, "PENDING_CONFIRMATION"))
     await control.post(f"/sandbox/payouts/{payout_id}/confirm")
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason

@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import EntryState
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from tests.contract.conftest import Control, eventually
 from tests.integration.conftest import (
     Stack,
@@ -20,7 +21,7 @@ from tests.integration.conftest import (
     timeline_notes,
     wait_for_status,
 )
-from workflows.payout_models import SagaState
+from workflows.payout_models import PayoutResult, SagaState
 
 # Long enough that no poll happens during these tests: webhooks alone move the saga.
 NO_POLLING = 120.0
@@ -47,7 +48,7 @@ async def test_duplicate_and_stale_webhooks_complete_the_saga_once(dev_stack: St
     # From here on events flow in order, but still duplicated.
     await control.post("/sandbox/faults", {"webhookReorder": False})
     await control.post(f"/sandbox/payouts/{payout_id}/confirm")
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
 
     assert result.state == SagaState.COMPLETED, result.reason
     assert result.tx_hash
@@ -68,7 +69,7 @@ async def test_webhooks_newest_first_are_confirmed_through_the_api(dev_stack: St
     await dev_stack.sandbox.post("/sandbox/faults", {"webhookReorder": True})
     saga_input = dev_stack.payout(poll_interval_seconds=NO_POLLING)
     handle = await dev_stack.start(saga_input)
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
 
     assert result.state == SagaState.COMPLETED, result.reason
     status = await saga_status(handle)
@@ -92,7 +93,7 @@ async def test_without_webhooks_polling_finishes_the_saga(
     ) as stack:
         saga_input = stack.payout()
         handle = await stack.start(saga_input)
-        result = await handle.result()
+        result = await saga_result(handle, PayoutResult)
 
         assert result.state == SagaState.COMPLETED, result.reason
         assert result.tx_hash

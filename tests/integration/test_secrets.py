@@ -22,13 +22,14 @@ from temporalio.client import WorkflowHandle
 from activities.payout_activities import PayoutActivities
 from calypso.client import CalypsoClient
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from starter.api.payouts import PayoutRequest, Payouts
 from starter.service.asgi_runner import read_body, serve_in_background
 from starter.service.settings import SANDBOX_API_SECRET, Settings
 from starter.service.worker import build_worker
 from tests.contract.conftest import credentials
 from tests.integration.conftest import TRON, Stack
-from workflows.payout_models import SagaState
+from workflows.payout_models import PayoutResult, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
 
 CALLBACK_SECRET = "merchant-callback-secret-0451"
@@ -79,7 +80,7 @@ def assert_secret_free(text: str, known: str, secrets: set[str]) -> None:
 async def test_completed_saga_keeps_no_secret(stack: Stack) -> None:
     saga_input = stack.payout(comment="rent for March")
     handle = await stack.start(saga_input)
-    result = await handle.result()
+    result = await saga_result(handle, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     assert credentials().api_secret == SANDBOX_API_SECRET == "sandbox-secret-key"
     webhook_secrets = set(stack.webhook_keys.values())
@@ -159,7 +160,7 @@ async def test_authentication_failure_keeps_no_secret(
                     id=f"payout-{saga_input.idempotency_key}",
                     task_queue=task_queue,
                 )
-                result = await handle.result()
+                result = await saga_result(handle, PayoutResult)
                 text = await everything_temporal_keeps(handle)
         finally:
             await activities.close()

@@ -26,6 +26,7 @@ from calypso import wire
 from calypso.models import CreateWebhookSubscriptionRequest
 from calypso.signing import sign
 from sandbox.server import SandboxHandle
+from starter.api.outcomes import saga_result
 from starter.service.asgi_runner import serve_in_background
 from starter.service.binaries import installed_binary
 from starter.service.webhook_receiver import create_receiver_app
@@ -182,7 +183,7 @@ async def test_signed_webhook_reaches_the_saga(quiet_stack: Stack, http: httpx.A
     assert await signals(saga) == 1
 
     await confirm(quiet_stack.sandbox, provider_id)
-    result = await saga.result()
+    result = await saga_result(saga, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
 
 
@@ -224,7 +225,7 @@ async def test_webhook_for_a_resend_attempt_reaches_the_saga(
     assert saga.id == f"payout-{key}"
 
     await confirm(quiet_stack.sandbox, resend_id)
-    result = await saga.result()
+    result = await saga_result(saga, PayoutResult)
     assert result.state == SagaState.FAILED and result.attempts == 2, result
 
 
@@ -319,7 +320,7 @@ async def test_webhook_for_a_finished_saga_is_acknowledged(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     saga_input = stack.payout()
-    result = await (await stack.start(saga_input)).result()
+    result = await saga_result(await stack.start(saga_input), PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
     ((public_key, secret),) = stack.webhook_keys.items()
     body = event_body(saga_input.idempotency_key, provider_id=result.provider_id, status="FAILED")
@@ -373,7 +374,7 @@ async def test_two_live_subscriptions_are_both_accepted(
     assert len(stack.webhook_keys) == 2
 
     saga = await stack.start(stack.payout())
-    result = await saga.result()
+    result = await saga_result(saga, PayoutResult)
     assert result.state == SagaState.COMPLETED, result.reason
 
     async def both_delivered_completed() -> list[dict[str, Any]] | None:

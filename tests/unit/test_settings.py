@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from activities.ledger.settings import DEFAULT_LEDGER_PATH
 from starter.service.settings import (
+    DEFAULT_LEDGER_FILE,
     DEFAULT_PAYLOAD_DIR,
     SANDBOX_API_SECRET,
     SANDBOX_URL,
     Settings,
     SettingsError,
+    default_home,
 )
 
 
@@ -112,7 +115,76 @@ def test_the_ledger_rules_are_the_ledgers_own() -> None:
     )
     assert settings.ledger == "http"
     defaults = Settings.from_env({})
-    assert (defaults.ledger, defaults.ledger_path) == ("sqlite", DEFAULT_LEDGER_PATH)
-    assert defaults.payload_dir == DEFAULT_PAYLOAD_DIR
+    home = default_home()
+    assert (defaults.ledger, defaults.ledger_path) == ("sqlite", str(home / DEFAULT_LEDGER_FILE))
+    assert defaults.payload_dir == str(home / DEFAULT_PAYLOAD_DIR)
+    assert Settings() == defaults
     with pytest.raises(SettingsError, match=r"^PAYOUTS_LEDGER_SECRET: "):
         Settings.from_env({"PAYOUTS_LEDGER": "http", "PAYOUTS_LEDGER_URL": "http://b"})
+
+
+RELATIVE_PATHS = {"PAYOUTS_PAYLOAD_DIR": "store/payloads", "PAYOUTS_LEDGER_PATH": "books.sqlite3"}
+
+
+def test_relative_paths_resolve_against_the_home_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `mass` started in another directory than the worker must store its list where the
+    worker reads it: every process of a stack resolves the same absolute paths."""
+    home = tmp_path / "home"
+    seen = []
+    for directory in (tmp_path / "project", tmp_path / "elsewhere" / "deeper"):
+        directory.mkdir(parents=True)
+        monkeypatch.chdir(directory)
+        settings = Settings.from_env({"PAYOUTS_HOME": str(home), **RELATIVE_PATHS})
+        seen.append((settings.home, settings.payload_dir, settings.ledger_path))
+    assert seen[0] == seen[1]
+    assert seen[0] == (str(home), str(home / "store/payloads"), str(home / "books.sqlite3"))
+
+
+def test_the_default_home_is_absolute_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    seen = []
+    for directory in (tmp_path, tmp_path / "sub"):
+        directory.mkdir(exist_ok=True)
+        monkeypatch.chdir(directory)
+        seen.append(Settings.from_env(RELATIVE_PATHS))
+    assert seen[0] == seen[1]
+    assert seen[0].home == str(tmp_path / "user" / ".payouts")
+    assert seen[0].payload_dir == str(tmp_path / "user" / ".payouts" / "store" / "payloads")
+    assert Path(seen[0].ledger_path).is_absolute()
+
+
+def test_absolute_and_home_relative_paths_are_kept(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "PAYOUTS_HOME": str(tmp_path / "a" / ".." / "home"),
+            "PAYOUTS_PAYLOAD_DIR": str(tmp_path / "shared" / "payloads"),
+            "PAYOUTS_LEDGER_PATH": "~/books.sqlite3",
+        }
+    )
+    assert settings.home == str(tmp_path / "home")
+    assert settings.payload_dir == str(tmp_path / "shared" / "payloads")
+    assert settings.ledger_path == str(Path.home() / "books.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PAYOUTS_HOME", "relative/home"),
+        ("PAYOUTS_HOME", "{file}"),
+        ("PAYOUTS_PAYLOAD_DIR", "{file}"),
+        ("PAYOUTS_LEDGER_PATH", "{directory}"),
+        ("PAYOUTS_LEDGER_PATH", "bad\x00name"),
+    ],
+)
+def test_bad_paths_fail_in_one_line_naming_the_variable(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    value = value.format(file=tmp_path / "a-file", directory=tmp_path)
+    with pytest.raises(SettingsError, match=f"^{name}: ") as caught:
+        Settings.from_env({"PAYOUTS_HOME": str(tmp_path), name: value})
+    assert "\n" not in str(caught.value)
