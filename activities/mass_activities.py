@@ -7,7 +7,6 @@ converter stores them outside history, so a 100,000-recipient list is not a 100,
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,15 +17,15 @@ from temporalio import activity
 
 from activities import provider_endpoints as endpoints
 from activities.boundary import as_application_errors
+from activities.deal_outcomes import match_withdrawals
 from activities.ledger import Ledger, LedgerRequest, ReleaseRequest, ReserveRequest, SettleRequest
-from activities.mass_items import ItemOutcome, ItemState, MassItem
+from activities.mass_items import ItemOutcome, MassItem
 from activities.payout_models import (
     CancelProviderInput,
     CancelProviderResult,
     FetchPayoutInput,
     FundsCheck,
     ProviderPayout,
-    error_line,
 )
 from activities.provider_endpoints import MASS_DEAL
 from calypso.client import CalypsoClient
@@ -59,6 +58,7 @@ class DealOutcomesInput(BaseModel):
     provider_id: str
     attempt: int
     items: list[MassItem]
+    deal_state: str | None = None  # the deal's confirmed final state at the provider
 
 
 class DealOutcomes(BaseModel):
@@ -153,7 +153,14 @@ class MassActivities:
                 if not page.result or page_number >= (page.total or 1):
                     break
                 page_number += 1
-        return DealOutcomes(outcomes=match_withdrawals(request, withdrawals))
+        outcomes = match_withdrawals(
+            request.items,
+            withdrawals,
+            provider_id=request.provider_id,
+            attempt=request.attempt,
+            deal_state=request.deal_state,
+        )
+        return DealOutcomes(outcomes=outcomes)
 
     @activity.defn
     async def apply_ledger_batch(self, batch: LedgerBatch) -> LedgerBatchResult:
@@ -171,55 +178,3 @@ class MassActivities:
             self.read_deal_outcomes,
             self.apply_ledger_batch,
         ]
-
-
-def match_withdrawals(
-    request: DealOutcomesInput, withdrawals: list[Withdrawal]
-) -> list[ItemOutcome]:
-    """Pair items with withdrawals by (address, amount).
-
-    The provider does not promise an order, and a withdrawal does not name its item; items with the
-    same address and amount are interchangeable, so pairing them in order is exact enough.
-    """
-    by_recipient: dict[tuple[str, Decimal], list[Withdrawal]] = defaultdict(list)
-    for reported in withdrawals:
-        by_recipient[(reported.deposit_address or "", reported.amount or Decimal(0))].append(
-            reported
-        )
-    outcomes = []
-    for item in request.items:
-        candidates = by_recipient.get((item.address, item.amount))
-        outcomes.append(_outcome(item, candidates.pop(0) if candidates else None, request))
-    return outcomes
-
-
-def _outcome(
-    item: MassItem, withdrawal: Withdrawal | None, request: DealOutcomesInput
-) -> ItemOutcome:
-    common = {
-        "index": item.index,
-        "address": item.address,
-        "amount": item.amount,
-        "reference": item.reference,
-        "attempts": request.attempt + 1,
-        "provider_id": request.provider_id,
-    }
-    if withdrawal is None:
-        return ItemOutcome(
-            state=ItemState.FAILED, reason="no withdrawal reported by the provider", **common
-        )
-    if withdrawal.state == "COMPLETED":
-        return ItemOutcome(
-            state=ItemState.COMPLETED,
-            tx_hash=withdrawal.transaction_hash,
-            fee=withdrawal.calypso_fee,
-            **common,
-        )
-    if withdrawal.state == "CANCELED":
-        return ItemOutcome(state=ItemState.CANCELED, reason="canceled at the provider", **common)
-    reasons = [error_line(error) for error in withdrawal.withdrawal_errors]
-    return ItemOutcome(
-        state=ItemState.FAILED,
-        reason="; ".join(reasons) or f"withdrawal {withdrawal.state}",
-        **common,
-    )

@@ -21,6 +21,9 @@ class ItemState(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
+    # The provider reported nothing we can act on (no matching withdrawal, a state that is not
+    # final or not known): held, never released, settled or resent, until known or resolved.
+    NEEDS_REVIEW = "NEEDS_REVIEW"
 
 
 class ItemOutcome(BaseModel):

@@ -8,17 +8,22 @@ the only retry loop and the workflow sees a typed failure.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-import httpx
 import structlog
 from temporalio import activity
 
+from activities import other_payments
 from activities import provider_endpoints as endpoints
 from activities.boundary import as_application_errors
-from activities.callbacks import CallbackEvent, send_callback
+from activities.callback_outbox import DEFAULT_RETRY_BUDGET, CallbackActivities, CallbackOutbox
+from activities.callback_store import CallbackStore
+from activities.callback_store_sqlite import MEMORY, SqliteCallbackStore
+from activities.callbacks import CallbackEvent
 from activities.ledger import Ledger, LedgerEntry, ReleaseRequest, ReserveRequest, SettleRequest
 from activities.mass_activities import MassActivities
+from activities.other_payments import OtherPayments, OtherPaymentsInput
 from activities.payout_models import (
     CancelProviderInput,
     CancelProviderResult,
@@ -45,15 +50,23 @@ class PayoutActivities:
         *,
         callback_url: str | None = None,
         callback_secret: str | None = None,
+        callback_store: CallbackStore | None = None,
+        callback_retry: timedelta = DEFAULT_RETRY_BUDGET,
     ) -> None:
+        """`callback_store` keeps every callback and its attempts (the worker passes the
+        PAYOUTS_CALLBACK_STORE one; without it, a private in-memory store); it is closed here."""
         self._client = client
         self._ledger = ledger
-        self._callback_url = callback_url
-        self._callback_secret = callback_secret
-        self._callback_http = httpx.AsyncClient(timeout=10.0)
+        self.callbacks = CallbackOutbox(
+            callback_store or SqliteCallbackStore(MEMORY),
+            url=callback_url,
+            secret=callback_secret,
+            retry_budget=callback_retry,
+        )
 
     async def close(self) -> None:
-        await self._callback_http.aclose()
+        await self.callbacks.close()
+        await self.callbacks.store.close()
 
     def with_mass_payouts(self) -> list[Callable[..., Any]]:
         """Every activity of single and mass payouts, sharing this client and ledger."""
@@ -104,6 +117,12 @@ class PayoutActivities:
             return await endpoints.cancel(SINGLE_PAYOUT, self._client, request)
 
     @activity.defn
+    async def find_other_payments(self, request: OtherPaymentsInput) -> OtherPayments:
+        """What the provider has for these recipients besides our own attempts (before a resend)."""
+        with as_application_errors():
+            return await other_payments.find_other_payments(self._client, request)
+
+    @activity.defn
     async def reserve_funds(self, request: ReserveRequest) -> LedgerEntry:
         with as_application_errors():
             return await self._ledger.reserve(request)
@@ -120,12 +139,12 @@ class PayoutActivities:
 
     @activity.defn
     async def notify_merchant(self, event: CallbackEvent) -> None:
-        if not self._callback_url or not self._callback_secret:
-            return
+        """One delivery attempt, recorded; the budget runs from when the saga scheduled it
+        (the server's clock), and once spent the event is kept UNDELIVERED (non-retryable)."""
+        info = activity.info()
+        elapsed = info.current_attempt_scheduled_time - info.scheduled_time
         with as_application_errors():
-            await send_callback(
-                self._callback_http, self._callback_url, self._callback_secret, event
-            )
+            await self.callbacks.deliver(event, elapsed=elapsed)
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker's registration."""
@@ -134,8 +153,10 @@ class PayoutActivities:
             self.create_payout,
             self.fetch_payout,
             self.cancel_provider_payout,
+            self.find_other_payments,
             self.reserve_funds,
             self.settle_funds,
             self.release_funds,
             self.notify_merchant,
+            *CallbackActivities(self.callbacks).all(),
         ]

@@ -49,10 +49,24 @@ class PayoutState(StrEnum):
     PARTIAL = "PARTIAL"
 
 
+# Every state the client knows; anything else the provider says is unknown, and unknown never
+# moves money (docs/provider-api.md §8).
+KNOWN_PAYOUT_STATES = frozenset(PayoutState)
 # The states after which the provider does nothing more with a payout.
 FINAL_PAYOUT_STATES = frozenset(
     {PayoutState.COMPLETED, PayoutState.FAILED, PayoutState.CANCELED, PayoutState.PARTIAL}
 )
+
+
+class WithdrawalState(StrEnum):
+    """A withdrawal's (a mass item's) states: the provider documents only DRAFT; the others are
+    the sandbox's reading of the docs (docs/provider-api.md §4). Anything else is unknown."""
+
+    DRAFT = "DRAFT"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
 
 
 class WebhookEventType(StrEnum):

@@ -20,10 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from calypso.models import FINAL_PAYOUT_STATES, WebhookEventType
     from workflows.activity_options import CALL
     from workflows.payout_models import Attempt, ProviderEvent
+    from workflows.provider_review import ProviderReview
     from workflows.provider_tracking import ProviderTracker
     from workflows.saga_record import SagaRecord
 
 POLL_BACKOFF_CAP = 32  # the poll interval doubles while nothing happens, up to 32 times
+CONFIRM_VALIDATION_ERRORS = "confirm-on-validation-error"
 
 
 class ProviderFollower:
@@ -33,8 +35,10 @@ class ProviderFollower:
         endpoints: ProviderEndpoints,
         record: SagaRecord,
         poll_interval: timedelta,
+        confirmation_wait: timedelta,
     ) -> None:
         self.attempt = attempt
+        self.review = ProviderReview(record, confirmation_wait)
         self.tracker = ProviderTracker()
         self.confirmed_final: ProviderPayout | None = None
         self.next_poll_at: datetime | None = None
@@ -43,6 +47,7 @@ class ProviderFollower:
         self._poll_interval = poll_interval
         self._events: list[ProviderEvent] = []
         self._needs_confirmation = False
+        self._validation_error = False  # a PAYOUT_VALIDATION_ERROR webhook awaits its API read
 
     def hint(self, event: ProviderEvent) -> bool:
         """Queue a webhook if it is about this attempt; False when it belongs elsewhere."""
@@ -56,6 +61,7 @@ class ProviderFollower:
 
     def apply(self, payout: ProviderPayout, source: str) -> None:
         """A payout read from the provider's API: authoritative for final states."""
+        self.review.observe(payout.state)
         moved = self.tracker.observe(payout.state)
         if payout.state in FINAL_PAYOUT_STATES:
             self.tracker.state = payout.state
@@ -78,6 +84,7 @@ class ProviderFollower:
         timer: asyncio.Task[None] | None = None
         try:
             while self.confirmed_final is None:
+                self.review.check_deadline()
                 if interrupt():
                     return None
                 if self._events:
@@ -86,6 +93,7 @@ class ProviderFollower:
                 if self._needs_confirmation:
                     self._needs_confirmation = False
                     self.apply(await self._fetch(), "api")
+                    self._report_validation_error()
                     continue
                 if timer is None:
                     self.next_poll_at = last_hint + interval
@@ -112,6 +120,16 @@ class ProviderFollower:
             if timer is not None:
                 timer.cancel()
 
+    def _report_validation_error(self) -> None:
+        """After a validation-error webhook, the provider's own words go to the status and the
+        merchant; if the payout is already final, the saga's end reports them instead."""
+        if not self._validation_error:
+            return
+        self._validation_error = False
+        if self.confirmed_final is None:
+            errors = "; ".join(self.attempt.errors) or "no message from the provider"
+            self._record.set_state(self._record.state, f"provider validation error: {errors}")
+
     async def _fetch(self) -> ProviderPayout:
         payout: ProviderPayout = await workflow.execute_activity(
             self._endpoints.fetch_activity,
@@ -135,8 +153,14 @@ class ProviderFollower:
             note = None
             if not moved and event.type == WebhookEventType.PAYOUT_CHANGE_STATUS:
                 note = "already known" if event.status == known else "ignored: stale"
+            if event.type == WebhookEventType.PAYOUT_VALIDATION_ERROR and workflow.patched(
+                CONFIRM_VALIDATION_ERRORS
+            ):
+                # The provider may have refused the payout: ask its API now, not at the next poll.
+                note, self._needs_confirmation = "confirming through the API", True
+                self._validation_error = True
             timeline.add("webhook", event.type, event.status, note)
             if moved:
-                self._needs_confirmation = self.tracker.final
+                self._needs_confirmation = self._needs_confirmation or self.tracker.final
                 self.attempt.provider_state = self.tracker.state
                 self._record.refresh_details()

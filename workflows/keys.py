@@ -63,3 +63,5 @@ def saga_workflow_ids(provider_key: uuid.UUID) -> list[str]:
 # The signal a webhook becomes: the receiver sends it, the single payout and the mass deal
 # handle it. Its name is part of every recorded history.
 PROVIDER_EVENT_SIGNAL = "provider_event"
+# A mass deal tells its parent that it waits for review, or no longer does.
+DEAL_REVIEW_SIGNAL = "deal_review"

@@ -17,6 +17,12 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ReleaseRequest, ReserveRequest, SettleRequest
+    from activities.ledger.shortfall import (
+        LedgerShortfall,
+        refusal_text,
+        shortfall_of,
+        total_of,
+    )
     from activities.mass_activities import LedgerBatch, MassActivities
     from activities.mass_items import ItemOutcome, ItemState
     from activities.payout_activities import PayoutActivities
@@ -48,9 +54,22 @@ class PayoutLedger:
         try:
             await workflow.execute_activity_method(PayoutActivities.reserve_funds, request, **CALL)
         except ActivityError as error:
-            reason = f"ledger refused the reservation: {error.cause}"
-            raise SagaEnded(SagaState.REJECTED, reason) from error
+            raise SagaEnded(SagaState.REJECTED, self._refusal(error)) from error
         self._timeline.add("saga", "reserved", None, f"{amount} {currency}")
+
+    def _refusal(self, error: ActivityError) -> str:
+        """What was short and the command that funds it, when the ledger said so."""
+        short = shortfall_of(error)
+        if short is None:
+            return f"ledger refused the reservation: {error.cause}"
+        return "ledger refused the reservation: " + refusal_text(
+            sub_account=short.sub_account,
+            currency=short.currency,
+            available=short.available,
+            needed=short.needed,
+            reference=f"topup-{self._key}",
+            embedded=short.ledger == "sqlite",
+        )
 
     async def settle(self, paid: Decimal, fee: Decimal | None) -> str | None:
         """Settle a paid payout; a ledger that refuses is noted for reconciliation (the money
@@ -76,9 +95,18 @@ class ItemLedger:
     def __init__(self, mass_key: UUID, timeline: Timeline) -> None:
         self._mass_key = mass_key
         self._timeline = timeline
+        # Items [0, _reserved) are reserved. None: this run did not reserve them, a run it
+        # continues did, and all of them.
+        self._reserved: int | None = None
+
+    def was_reserved(self, index: int) -> bool:
+        """Whether item `index` holds a reservation (a refusal leaves the later ones without)."""
+        return self._reserved is None or index < self._reserved
 
     async def reserve(self, sub_account: str, currency: str, recipients: Recipients) -> None:
-        """Reserve every item, batch by batch; a refusal ends the saga REJECTED."""
+        """Reserve every item, batch by batch; a refusal ends the saga REJECTED (the batches
+        before it stay reserved until the saga releases them)."""
+        self._reserved = 0
         for start in range(0, len(recipients), LEDGER_BATCH_ITEMS):
             batch = LedgerBatch(
                 reserve=[
@@ -94,9 +122,33 @@ class ItemLedger:
             try:
                 await self._apply(batch)
             except ActivityError as error:
-                reason = f"ledger refused the reservation: {error.cause}"
+                short = shortfall_of(error)
+                # An atomic batch rolled back whole; a non-atomic one says what it kept.
+                self._reserved = start + (short.reserved_in_batch if short else 0)
+                reason = (
+                    self._refusal(short, recipients.amounts)
+                    if short
+                    else f"ledger refused the reservation: {error.cause}"
+                )
                 raise SagaEnded(SagaState.REJECTED, reason) from error
+            self._reserved = start + len(batch.reserve)
         self._timeline.add("saga", "reserved", None, f"{len(recipients)} items")
+
+    def _refusal(self, short: LedgerShortfall, amounts: list[Decimal]) -> str:
+        """The whole list against what the sub-account had for it, and the command that funds
+        the difference. The ledger saw one batch: what this saga had reserved before it
+        counts as available to the list too."""
+        held = total_of(amounts[: self._reserved or 0])
+        items = f"for all {len(amounts)} items" if len(amounts) > 1 else "for its 1 item"
+        return "ledger refused the reservation: " + refusal_text(
+            sub_account=short.sub_account,
+            currency=short.currency,
+            available=None if short.available is None else total_of([short.available, held]),
+            needed=total_of(amounts),
+            reference=f"topup-{self._mass_key}",
+            embedded=short.ledger == "sqlite",
+            needed_for=items,
+        )
 
     async def release(self, indexes: list[int], reason: str) -> None:
         """Release items that were never paid (never sent, or their deal failed outright)."""

@@ -4,6 +4,8 @@ create exactly once → follow webhooks and polls → confirm the final state �
 outcome from the withdrawals → resend only the failed items as a new attempt (derived key) where
 asked → settle paid items and release the rest in the ledger, item by item.
 The provider attempts (`provider_attempts.py`) are the same object the single payout uses.
+An item the provider reports in no terms we know is held for review (`deal_items.py`): re-read
+on a backoff until known, or decided by an operator (`resolve`); the parent is told.
 Workflow id `mass-deal-<deal key>`: the webhook receiver routes a deal's webhooks here.
 """
 
@@ -21,19 +23,24 @@ with workflow.unsafe.imports_passed_through():
     from activities.provider_endpoints import MASS_DEAL
     from calypso.models import PayoutState
     from workflows.activity_options import CALL
-    from workflows.keys import PROVIDER_EVENT_SIGNAL
+    from workflows.deal_items import DealItems
+    from workflows.keys import DEAL_REVIEW_SIGNAL, PROVIDER_EVENT_SIGNAL
     from workflows.ledger_steps import ItemLedger
     from workflows.mass_models import (
         DealCancelInput,
         DealInput,
         DealResult,
-        ItemOutcome,
+        DealReview,
         ItemState,
         MassItem,
     )
-    from workflows.payout_models import ProviderEvent, SagaState
+    from workflows.payout_models import ProviderEvent, ResolveInput, ResolveResult, SagaState
     from workflows.provider_attempts import ProviderAttempts
     from workflows.saga_record import SagaRecord
+
+
+REVIEW_RECHECK_FIRST = timedelta(minutes=1)
+REVIEW_RECHECK_MAX = timedelta(hours=1)
 
 
 @workflow.defn(name="MassPayoutDeal")
@@ -48,12 +55,14 @@ class MassDealWorkflow:
             deal.deal_key,
             self._record,
             timedelta(seconds=deal.poll_interval_seconds),
+            timedelta(seconds=deal.confirmation_wait_seconds),
         )
         self._ledger = ItemLedger(deal.mass_key, self._record.timeline)
-        self._outcomes: dict[int, ItemOutcome] = {}
+        self._items = DealItems(deal.items)
         self._cancel_reason: str | None = None
         self._cancel_tried = False
         self._cancel_refused = False
+        self._parent_told: str | None = None  # the review note the parent last heard
 
     @workflow.run
     async def run(self, deal: DealInput) -> DealResult:
@@ -76,9 +85,14 @@ class MassDealWorkflow:
             if not failed or not resends_left or self._cancel_reason is not None:
                 break
             await self._wait_to_resend(len(failed))
-            pending = [item for item in pending if item.index in failed]
-        await self._ledger.settle_and_release(self._outcomes.values())
-        self._record.set_state(self._final_state(), None)
+            failed_items = [item for item in pending if item.index in failed]
+            pending = await self._items.certainly_unpaid(
+                failed_items, self._deal.currency, self._attempts.attempts
+            )
+        await self._ledger.settle_and_release(self._items.to_book())
+        if self._items.with_state(ItemState.NEEDS_REVIEW):
+            await self._hold_for_review()
+        self._record.set_state(self._items.final_state(), None)
         return self._result()
 
     @workflow.signal(name=PROVIDER_EVENT_SIGNAL)
@@ -89,6 +103,19 @@ class MassDealWorkflow:
     @workflow.signal
     def cancel(self, request: DealCancelInput) -> None:
         self._cancel_reason = self._cancel_reason or request.reason
+
+    @workflow.update
+    def resolve(self, decision: ResolveInput) -> ResolveResult:
+        """An operator's decision on an item held for review: paid (settle) or failed (release)."""
+        assert decision.item is not None  # the validator made sure
+        self._items.decisions[decision.item] = decision
+        note = f"item {decision.item}: {decision.outcome} by {decision.by}: {decision.reason}"
+        self._record.timeline.add("operator", "resolve", None, note)
+        return ResolveResult(accepted=True, state=self._record.state, message=note)
+
+    @resolve.validator
+    def _validate_resolve(self, decision: ResolveInput) -> None:
+        self._items.check_decision(decision)
 
     @workflow.query
     def status(self) -> DealResult:
@@ -106,26 +133,57 @@ class MassDealWorkflow:
             items=len(items),
         )
         self._cancel_tried = False
-        while (final := await self._attempts.follow(self._cancel_due)) is None:
-            self._cancel_tried = True
-            outcome = await self._attempts.cancel_at_provider(self._cancel_reason or "canceled")
-            self._cancel_refused = not outcome.accepted
+        while (final := await self._attempts.follow(self._interrupt)) is None:
+            await self._tell_parent()
+            if self._cancel_due():
+                self._cancel_tried = True
+                reason = self._cancel_reason or "canceled"
+                outcome = await self._attempts.cancel_at_provider(reason)
+                self._cancel_refused = not outcome.accepted
         return final
+
+    def _interrupt(self) -> bool:
+        return self._cancel_due() or self._review_news()
 
     def _cancel_due(self) -> bool:
         return self._cancel_reason is not None and not self._cancel_tried
+
+    def _review_note(self) -> str | None:
+        return self._record.detail if self._record.state == SagaState.NEEDS_REVIEW else None
+
+    def _review_news(self) -> bool:
+        """Whether the parent has yet to hear that this deal waits for review, or no longer does."""
+        return self._review_note() != self._parent_told
+
+    async def _tell_parent(self) -> None:
+        """Tell the mass payout that this deal waits for review (or no longer does), so that the
+        operator sees it where they look: the mass payout's state and callbacks."""
+        if not self._review_news():
+            return
+        self._parent_told = self._review_note()
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        review = DealReview(deal_index=self._deal.deal_index, note=self._parent_told)
+        handle = workflow.get_external_workflow_handle(parent.workflow_id)
+        try:
+            await handle.signal(DEAL_REVIEW_SIGNAL, review)
+        except Exception as error:  # the parent has gone: the deal still ends on its own
+            self._record.timeline.add("saga", "review", None, f"parent not told: {error}")
 
     async def _read_outcomes(self, final: ProviderPayout, items: list[MassItem]) -> set[int]:
         """Each item's outcome from the provider's withdrawals; the indexes of failed items."""
         outcomes = await workflow.execute_activity_method(
             MassActivities.read_deal_outcomes,
             DealOutcomesInput(
-                provider_id=final.id, attempt=len(self._attempts.attempts) - 1, items=items
+                provider_id=final.id,
+                attempt=len(self._attempts.attempts) - 1,
+                items=items,
+                deal_state=final.state,
             ),
             **CALL,
         )
-        for outcome in outcomes.outcomes:
-            self._outcomes[outcome.index] = outcome
+        self._items.record(outcomes.outcomes)
         return {o.index for o in outcomes.outcomes if o.state == ItemState.FAILED}
 
     async def _wait_to_resend(self, failed: int) -> None:
@@ -137,38 +195,42 @@ class MassDealWorkflow:
                 timeout=timedelta(seconds=self._deal.resend.delay_seconds),
             )
 
-    def _end(self, items: list[MassItem], state: ItemState, reason: str) -> None:
-        attempts = len(self._attempts.attempts)
-        for item in items:
-            self._outcomes[item.index] = ItemOutcome(
-                index=item.index,
-                address=item.address,
-                amount=item.amount,
-                reference=item.reference,
-                state=state,
-                reason=reason,
-                attempts=attempts,
-            )
+    async def _hold_for_review(self) -> None:
+        """Items the provider has not settled in terms we know: re-read on a backoff until it
+        does, or until an operator decides; each is booked in the ledger as soon as it is known."""
+        pause = REVIEW_RECHECK_FIRST
+        while held := self._items.with_state(ItemState.NEEDS_REVIEW):
+            note = f"{len(held)} items held for review: {held[0].reason}"
+            if self._record.detail != note or self._record.state != SagaState.NEEDS_REVIEW:
+                self._record.set_state(SagaState.NEEDS_REVIEW, note)
+            await self._tell_parent()
+            waiting = {outcome.index for outcome in held}
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(waiting & self._items.decisions.keys()),  # noqa: B023
+                    timeout=pause,
+                )
+            self._items.apply_decisions()
+            await self._items.reread_held(self._attempts.attempts)
+            await self._ledger.settle_and_release(self._items.to_book())
+            pause = min(pause * 2, REVIEW_RECHECK_MAX)
+        self._record.set_state(SagaState.SUBMITTED, "every held item is known now")
+        await self._tell_parent()
 
-    def _final_state(self) -> SagaState:
-        states = {outcome.state for outcome in self._outcomes.values()}
-        if states == {ItemState.COMPLETED}:
-            return SagaState.COMPLETED
-        if ItemState.COMPLETED in states:
-            return SagaState.PARTIAL
-        return SagaState.CANCELED if states == {ItemState.CANCELED} else SagaState.FAILED
+    def _end(self, items: list[MassItem], state: ItemState, reason: str) -> None:
+        self._items.end(items, state, reason, len(self._attempts.attempts))
 
     def _result(self) -> DealResult:
+        outcomes = self._items.outcomes
         return DealResult(
             deal_index=self._deal.deal_index,
             state=self._record.state,
             attempts=self._attempts.attempts,
-            outcomes=[self._outcomes[i] for i in sorted(self._outcomes)],
+            outcomes=[outcomes[i] for i in sorted(outcomes)],
             cancel_refused=self._cancel_refused,
         )
 
     def _details(self) -> str:
         deal, state = self._deal, self._record.state
-        return (
-            f"Deal {deal.deal_index}: {len(deal.items)} items, {len(self._outcomes)} ended, {state}"
-        )
+        ended = len(self._items.outcomes)
+        return f"Deal {deal.deal_index}: {len(deal.items)} items, {ended} ended, {state}"

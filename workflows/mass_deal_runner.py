@@ -82,7 +82,9 @@ class DealRunner:
 
     async def end_unpaid(self, deals: list[DealSummary], outcome: ItemState, reason: str) -> None:
         """Deals that paid nothing — never sent (CANCELED), or whose workflow failed outright
-        (FAILED: the last line for a bug or a terminated deal) — end with every item released."""
+        (FAILED: the last line for a bug or a terminated deal) — end with every item released.
+        The release goes to every item (a key never reserved gets a tombstone, closing it); the
+        tally counts as released only what the ledger had reserved."""
         recipients = self._request.recipients
         items = [
             item
@@ -101,7 +103,8 @@ class DealRunner:
                     reference=item.reference,
                     state=outcome,
                     reason=reason,
-                )
+                ),
+                reserved=self._ledger.was_reserved(item.index),
             )
 
     def _cancel_requested(self) -> bool:

@@ -103,6 +103,14 @@ class DealInput(BaseModel):
     ledger_account: str = "default"
     resend: ResendPolicy = Field(default_factory=ResendPolicy)
     poll_interval_seconds: float = 30.0
+    confirmation_wait_seconds: float = 86400.0
+
+
+class DealReview(BaseModel):
+    """A deal tells its mass payout that it waits for review (`note`), or no longer does (None)."""
+
+    deal_index: int
+    note: str | None = None
 
 
 class DealResult(BaseModel):
@@ -144,6 +152,7 @@ class MassProgress(BaseModel):
     reason: str | None = None
     execution_date: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    undelivered_callbacks: list[str] = Field(default_factory=list)  # as PayoutStatus's
 
 
 class MassPayoutResult(BaseModel):

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         MassProgress,
     )
     from workflows.mass_tally import MassTally
+    from workflows.merchant_notices import undelivered_callbacks
     from workflows.outcomes import ended
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
@@ -123,6 +124,7 @@ class MassPayoutWorkflow:
             reason=self._record.reason,
             execution_date=self._schedule.execution_date,
             timeline=self._record.timeline.entries,
+            undelivered_callbacks=undelivered_callbacks(self._record.timeline.entries),
         )
 
     @workflow.update

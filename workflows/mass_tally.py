@@ -65,13 +65,16 @@ class MassTally:
                 o.index for o in result.outcomes if o.state != ItemState.CANCELED
             ]
 
-    def count(self, outcome: ItemOutcome) -> None:
+    def count(self, outcome: ItemOutcome, *, reserved: bool = True) -> None:
+        """One item's end. An unpaid item's amount counts as released only if it had been
+        `reserved`: after a refused reservation, the items it never reached had nothing held."""
         self.counts[ItemState.PENDING] -= 1
         self.counts[outcome.state] += 1
         if outcome.state == ItemState.COMPLETED:
             self.amounts["paid"] += outcome.amount
             self.amounts["fees"] += outcome.fee or Decimal(0)
         else:
-            self.amounts["released"] += outcome.amount
+            if reserved:
+                self.amounts["released"] += outcome.amount
             if outcome.state == ItemState.FAILED:
                 self.amounts["failed"] += outcome.amount

@@ -1,12 +1,15 @@
 """Merchant callbacks from a saga: one per state change, never able to fail the saga.
 
 A merchant backend that refuses or cannot take a callback must not undo a payout: the activity is
-retried by Temporal while it is transient, and a permanent refusal is only written down.
+retried by Temporal while it is transient, up to the worker's retry budget; then, or on a
+permanent refusal, the event stays UNDELIVERED in the callback store (for `payouts callbacks
+replay`) and the saga only writes it down: in its timeline, and from there in its status.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from temporalio import workflow
@@ -15,8 +18,12 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
     from activities.payout_activities import PayoutActivities
-    from workflows.activity_options import CALL
+    from workflows.activity_options import CALLBACK
+    from workflows.payout_models import TimelineEntry
     from workflows.saga_timeline import Timeline
+
+# The timeline entry of an undelivered callback: ("saga", "callback"), "<event id> not delivered: …"
+UNDELIVERED = " not delivered: "
 
 
 class MerchantNotices:
@@ -35,8 +42,9 @@ class MerchantNotices:
         """Send one state change, if this saga's merchant wants callbacks at all."""
         if not self._enabled:
             return
-        # Scheduled now, in order with the saga's other commands; awaited at the end.
-        handle = workflow.start_activity_method(PayoutActivities.notify_merchant, event, **CALL)
+        # Scheduled now, in order with the saga's other commands; awaited at the end. The retry
+        # policy is no part of the command's identity: changing it replays (tests/histories).
+        handle = workflow.start_activity_method(PayoutActivities.notify_merchant, event, **CALLBACK)
         self._pending.append(asyncio.create_task(self._settle(handle, event.event_id)))
 
     async def flush(self) -> None:
@@ -46,4 +54,17 @@ class MerchantNotices:
         try:
             await handle
         except ActivityError as error:
-            self._timeline.add("saga", "callback", None, f"{event_id} not delivered: {error.cause}")
+            # Refused, or the retry budget is spent: the store keeps it UNDELIVERED for a replay.
+            self._timeline.add("saga", "callback", None, f"{event_id}{UNDELIVERED}{error.cause}")
+
+
+def undelivered_callbacks(entries: Iterable[TimelineEntry]) -> list[str]:
+    """The event ids this saga's timeline says were not delivered, in the order it learnt it."""
+    return [
+        entry.note.split(UNDELIVERED, 1)[0]
+        for entry in entries
+        if entry.source == "saga"
+        and entry.event == "callback"
+        and entry.note
+        and UNDELIVERED in entry.note
+    ]

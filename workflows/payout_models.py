@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -27,6 +28,9 @@ class SagaState(StrEnum):
     SUBMITTED = "SUBMITTED"  # the provider has it; following webhooks and polls
     PAYING = "PAYING"  # mass payouts: deals running
     WAITING_TO_RESEND = "WAITING_TO_RESEND"
+    # The provider said something we do not know, or has not confirmed in time: the money is
+    # held, the saga keeps checking, and an operator may decide (`payouts resolve`).
+    NEEDS_REVIEW = "NEEDS_REVIEW"
     COMPLETED = "COMPLETED"
     PARTIAL = "PARTIAL"  # mass payouts: some items paid, some not
     FAILED = "FAILED"
@@ -85,6 +89,9 @@ class SagaKnobs(BaseModel):
 
     poll_interval_seconds: float = Field(default=30.0, gt=0)
     notify_merchant: bool = False
+    # How long a payout may wait for confirmation at the provider (PENDING_CONFIRMATION) before
+    # the saga asks for review; it keeps following and never releases on its own.
+    confirmation_wait_seconds: float = Field(default=86400.0, gt=0)
 
 
 class PayoutRequest(SagaOptions):
@@ -164,6 +171,9 @@ class PayoutStatus(BaseModel):
     execution_date: datetime | None = None
     next_poll_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # Merchant callbacks kept UNDELIVERED (refused, or the retry budget spent), as the saga learnt
+    # it; `payouts callbacks list` has their state now, `payouts callbacks replay` resends them.
+    undelivered_callbacks: list[str] = Field(default_factory=list)
 
 
 class PayoutResult(BaseModel):
@@ -192,4 +202,19 @@ class RescheduleInput(BaseModel):
 
 class RescheduleResult(BaseModel):
     execution_date: datetime
+    message: str
+
+
+class ResolveInput(BaseModel):
+    """An operator's decision on a payout (or a mass item) held for review (update `resolve`)."""
+
+    outcome: Literal["paid", "failed"]
+    by: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    item: int | None = Field(default=None, ge=0)  # mass payouts: the item's index in the list
+
+
+class ResolveResult(BaseModel):
+    accepted: bool
+    state: SagaState
     message: str

@@ -39,8 +39,10 @@ class ProviderAttempts:
         first_key: UUID,
         record: SagaRecord,
         poll_interval: timedelta,
+        confirmation_wait: timedelta,
     ) -> None:
         self.attempts: list[Attempt] = []
+        self._confirmation_wait = confirmation_wait
         self.creating = False  # a create call is in flight: its outcome is not known yet
         self._endpoints = endpoints
         self._first_key = first_key
@@ -98,7 +100,9 @@ class ProviderAttempts:
         attempt.provider_id = payout.id
         self._record.provider_assigned(payout.id)
         self._record.set_state(SagaState.SUBMITTED, f"provider payout {payout.id}")
-        follower = ProviderFollower(attempt, self._endpoints, self._record, self._poll_interval)
+        follower = ProviderFollower(
+            attempt, self._endpoints, self._record, self._poll_interval, self._confirmation_wait
+        )
         self._follower, early, self._early = follower, self._early, []
         for event in early:
             self.hint(event)

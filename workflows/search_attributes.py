@@ -1,4 +1,5 @@
-"""Custom search attributes of payout sagas, registered by `payouts setup` and the local stack."""
+"""Custom search attributes of payout sagas and reconciliation runs, registered by `payouts setup`,
+the local stack and the test fixtures."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ PAYOUT_CURRENCY = SearchAttributeKey.for_keyword("PayoutCurrency")
 PAYOUT_EXTERNAL_ID = SearchAttributeKey.for_keyword("PayoutExternalId")
 CALYPSO_PAYOUT_ID = SearchAttributeKey.for_keyword("CalypsoPayoutId")
 PAYOUT_EXECUTION_DATE = SearchAttributeKey.for_datetime("PayoutExecutionDate")
+# Set by each `Reconcile` run: how many discrepancies it found (`ReconcileDiscrepancies > 0`).
+RECONCILE_DISCREPANCIES = SearchAttributeKey.for_int("ReconcileDiscrepancies")
 
 ALL = (
     PAYOUT_STATE,
@@ -21,6 +24,7 @@ ALL = (
     PAYOUT_EXTERNAL_ID,
     CALYPSO_PAYOUT_ID,
     PAYOUT_EXECUTION_DATE,
+    RECONCILE_DISCREPANCIES,
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -28,11 +29,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.provider_endpoints import SINGLE_PAYOUT
     from calypso.currencies import check_execution_date, check_payment
-    from calypso.models import FINAL_PAYOUT_STATES, PayoutState
+    from calypso.models import PayoutState
     from workflows.activity_options import CALL
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import PROVIDER_EVENT_SIGNAL
     from workflows.ledger_steps import PayoutLedger
+    from workflows.other_payments import describe_other, other_payments
     from workflows.outcomes import ended
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
@@ -44,11 +46,14 @@ with workflow.unsafe.imports_passed_through():
         ProviderEvent,
         RescheduleInput,
         RescheduleResult,
+        ResolveInput,
+        ResolveResult,
         SagaState,
     )
     from workflows.provider_attempts import ProviderAttempts
     from workflows.saga_record import SagaEnded, SagaRecord
     from workflows.single_payout_view import PayoutView
+    from workflows.temporal_cancel import canceled_in_temporal
 
 
 @workflow.defn(name="SinglePayout")
@@ -69,7 +74,9 @@ class SinglePayoutWorkflow:
             request.idempotency_key,
             self._record,
             timedelta(seconds=request.poll_interval_seconds),
+            timedelta(seconds=request.confirmation_wait_seconds),
         )
+        self._decision: ResolveInput | None = None  # an operator's, on a payout held for review
         self._view = PayoutView(request, self._record, self._schedule, self._attempts)
 
     @workflow.run
@@ -81,10 +88,9 @@ class SinglePayoutWorkflow:
         try:
             await self._ledger.reserve(request.ledger_account, request.currency, request.amount)
             await self._schedule.wait_until_due()
-            paid = await self._pay_until_final()
-            return await self._finish(
-                SagaState.COMPLETED, await self._ledger.settle(request.amount, paid.fee)
-            )
+            fee, how = await self._pay_until_final()
+            note = await self._ledger.settle(request.amount, fee)
+            return await self._finish(SagaState.COMPLETED, note or how)
         except SagaEnded as ended:
             await self._ledger.release(ended.reason)
             return await self._finish(ended.state, ended.reason)
@@ -93,12 +99,14 @@ class SinglePayoutWorkflow:
             await self._ledger.release(reason)
             return await self._finish(SagaState.FAILED, reason)
         except asyncio.CancelledError:
-            await self._after_workflow_cancel()
+            if self._record.state not in FINAL_SAGA_STATES:
+                await canceled_in_temporal(self._attempts, self._ledger, self._record, request)
             raise
 
-    async def _pay_until_final(self) -> ProviderPayout:
-        """Check funds, send, follow; resend a failure as policy allows. Returns the paid
-        payout; any other end is raised as SagaEnded."""
+    async def _pay_until_final(self) -> tuple[Decimal | None, str | None]:
+        """Check funds, send, follow; resend a failure as policy allows. Returns the fee of the
+        paid payout (and how we know it was paid when an operator said so); any other end is
+        raised as SagaEnded."""
         request = self._request
         while True:
             funds = await self._schedule.wait_for_funds(
@@ -108,8 +116,10 @@ class SinglePayoutWorkflow:
                 too_high = f"fee {funds.fee} {request.currency} is above the maximum"
                 raise SagaEnded(SagaState.REJECTED, f"{too_high} {request.max_fee}")
             final = await self._send_and_follow()
+            if final is None:
+                return self._decided()
             if final.state == PayoutState.COMPLETED:
-                return final
+                return final.fee, None
             if final.state == PayoutState.CANCELED:
                 reason = final.cancel_message or "canceled at the provider"
                 raise SagaEnded(SagaState.CANCELED, reason)
@@ -119,6 +129,7 @@ class SinglePayoutWorkflow:
                 advice = "the reservation is released; pay again under a new key once fixed"
                 raise SagaEnded(SagaState.FAILED, f"{failure}; {advice}")
             await self._wait_to_resend(failure)
+            await self._check_nobody_else_pays(failure)
 
     # --- signal, query, updates -------------------------------------------------------------------
 
@@ -156,6 +167,24 @@ class SinglePayoutWorkflow:
         return CancelResult(accepted=True, state=self._record.state, message=outcome.message)
 
     @workflow.update
+    async def resolve(self, decision: ResolveInput) -> ResolveResult:
+        """An operator's decision on a payout held for review: paid (settle) or failed (release)."""
+        self._decision = decision
+        note = f"{decision.outcome} by {decision.by}: {decision.reason}"
+        self._record.timeline.add("operator", "resolve", None, note)
+        await workflow.wait_condition(lambda: self._record.state in FINAL_SAGA_STATES)
+        return ResolveResult(accepted=True, state=self._record.state, message=note)
+
+    @resolve.validator
+    def _validate_resolve(self, decision: ResolveInput) -> None:
+        if decision.item is not None:
+            raise ValueError("item: a single payout has no items")
+        if self._record.state != SagaState.NEEDS_REVIEW or self._decision is not None:
+            raise ValueError(
+                f"only a payout held for review can be resolved; this one is {self._record.state}"
+            )
+
+    @workflow.update
     def reschedule(self, request: RescheduleInput) -> RescheduleResult:
         return self._schedule.reschedule(request)
 
@@ -174,7 +203,7 @@ class SinglePayoutWorkflow:
         self._view.quoted_fee = funds.fee
         return funds
 
-    async def _send_and_follow(self) -> ProviderPayout:
+    async def _send_and_follow(self) -> ProviderPayout | None:
         self._schedule.raise_if_canceled()
         request = self._request
         await self._attempts.create(
@@ -187,9 +216,24 @@ class SinglePayoutWorkflow:
                 external_id=request.external_id,
             )
         )
-        final = await self._attempts.follow()
-        assert final is not None  # follow() without an interrupt returns only when final
-        return final
+        # Returns None only when an operator has decided a payout held for review.
+        return await self._attempts.follow(lambda: self._decision is not None)
+
+    def _decided(self) -> tuple[Decimal | None, str]:
+        decision = self._decision
+        assert decision is not None
+        how = f"marked {decision.outcome} by {decision.by}: {decision.reason}"
+        if decision.outcome == "failed":
+            raise SagaEnded(SagaState.FAILED, f"{how}; the reservation is released")
+        current = self._attempts.current
+        return (current.fee if current else None), how
+
+    async def _check_nobody_else_pays(self, failure: str) -> None:
+        """Resend only what is certainly unpaid (`workflows/other_payments.py`)."""
+        address = self._request.deposit_address
+        others = await other_payments(self._request.currency, [address], self._attempts.attempts)
+        if (other := others.for_address(address)) is not None:
+            raise SagaEnded(SagaState.FAILED, f"{failure}; not resent: {describe_other(other)}")
 
     async def _wait_to_resend(self, failure: str) -> None:
         delay = timedelta(seconds=self._request.resend.delay_seconds)
@@ -204,35 +248,6 @@ class SinglePayoutWorkflow:
         """The saga's last step: a paid payout completes the workflow, any other end fails it."""
         await self._record.finish(state, reason)
         return ended(state, reason, self._view.result())
-
-    async def _after_workflow_cancel(self) -> None:
-        """Canceled through Temporal (UI or API) instead of the cancel update: same money rules.
-
-        Nothing at the provider → release. Something there → ask the provider to cancel and
-        release only if it agrees; a payout already on its way keeps its reservation, and the
-        timeline says so, for an operator to reconcile.
-        """
-        if self._record.state in FINAL_SAGA_STATES:
-            return
-        reason = "workflow canceled in Temporal"
-        payout = None
-        if self._attempts.current is not None:
-            try:
-                payout = await self._attempts.fetch_current()
-            except ActivityError:
-                payout = None  # the create never reached the provider
-        if payout is not None and payout.state == PayoutState.COMPLETED:
-            note = await self._ledger.settle(self._request.amount, payout.fee)
-            await self._record.finish(SagaState.COMPLETED, note or reason)
-            return
-        if payout is not None and payout.state not in FINAL_PAYOUT_STATES:
-            outcome = await self._attempts.cancel_at_provider(reason)
-            if not outcome.accepted:
-                note = f"{outcome.message}; reservation kept"
-                self._record.timeline.add("saga", "canceled", None, note)
-                return
-        await self._ledger.release(reason)
-        await self._record.finish(SagaState.CANCELED, reason)  # the workflow ends canceled
 
 
 def _check(request: PayoutInput) -> None:

@@ -12,6 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
     from workflows.execution_schedule import ExecutionSchedule
+    from workflows.merchant_notices import undelivered_callbacks
     from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus, SagaState
     from workflows.provider_attempts import ProviderAttempts
     from workflows.saga_record import SagaRecord
@@ -60,6 +61,7 @@ class PayoutView:
             execution_date=self._schedule.execution_date,
             next_poll_at=self._attempts.next_poll_at,
             timeline=self._record.timeline.entries,
+            undelivered_callbacks=undelivered_callbacks(self._record.timeline.entries),
         )
 
     def result(self) -> PayoutResult:

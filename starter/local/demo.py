@@ -8,14 +8,21 @@
    COMPLETED; one fails for good and is released; a per-item report is written.
 Each prints its timeline (or progress) and its link in the Temporal UI; the demo exits 0 only if
 all four end as described.
+
+The demo keeps nothing of `payouts dev`'s: a dev server in memory, its own task queue, and its
+own ledger and payload store in PAYOUTS_HOME/demo, emptied at each start, so every run starts
+from the same place and a dev stack's sagas and reservations are never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from activities.ledger import EntryState, SqliteLedger
 from starter.api.payouts import PayoutRequest, Payouts
@@ -33,7 +40,23 @@ LEDGER_ACCOUNT = "demo"
 DEADLINE_SECONDS = 240.0
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """`settings` with the demo's own home (PAYOUTS_HOME/demo, emptied), ledger file, payload
+    store and task queue."""
+    home = Path(settings.home) / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    return dataclasses.replace(
+        settings,
+        home=str(home),
+        ledger_path=str(home / "ledger.sqlite3"),
+        payload_dir=str(home / "payloads"),
+        task_queue=f"{settings.task_queue}-demo",
+    )
+
+
 async def run_demo(settings: Settings) -> int:
+    settings = demo_settings(settings)
     async with local_stack(settings) as stack:
         ledger = SqliteLedger(settings.ledger_path) if settings.ledger == "sqlite" else None
         if ledger is not None:

@@ -23,7 +23,6 @@ CURRENCY = "USDT_TRX"
 RECIPIENTS = 250
 FAILS_ONCE = (17, 120, 233)  # sandbox test card `f1a1`: rejected once, paid when resent
 FAILS_ALWAYS = 42  # test card `fa11`: rejected every time, so released
-DEMO_DIR = Path(".payouts")
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -39,7 +38,8 @@ def demo_csv() -> bytes:
 
 
 async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedger | None) -> None:
-    csv_path, data = _save("demo-recipients.csv", demo_csv())
+    directory = Path(stack.settings.home)
+    csv_path, data = _save(directory / "demo-recipients.csv", demo_csv())
     parsed = parse_mass_csv(data, currency=CURRENCY)
     expect(parsed.ok, f"CSV problems: {parsed.errors[:3]}")
     console.rule(f"4. a mass payout of {len(parsed.items)} recipients from {csv_path}")
@@ -63,7 +63,7 @@ async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedge
     print_mass_progress(progress)
     report = io.StringIO()
     write_report(report, [item async for item in payouts.mass.report(key)])
-    report_path, _ = _save("demo-report.csv", report.getvalue().encode())
+    report_path, _ = _save(directory / "demo-report.csv", report.getvalue().encode())
     console.print(f"per-item report ({', '.join(REPORT_COLUMNS)}): {report_path}")
     console.print(f"Temporal UI: {stack.workflow_url(mass_payout_workflow_id(key))}\n")
     expect(progress.state == SagaState.PARTIAL, f"state {progress.state}")
@@ -76,10 +76,10 @@ async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedge
         expect(resent is not None and resent.state == EntryState.SETTLED, "resent and settled")
 
 
-def _save(name: str, data: bytes) -> tuple[Path, bytes]:
-    """Write a demo file under .payouts/ (where the user can open it) and return what's in it."""
-    DEMO_DIR.mkdir(exist_ok=True)
-    path = DEMO_DIR / name
+def _save(path: Path, data: bytes) -> tuple[Path, bytes]:
+    """Write a demo file in the demo's home (where the user can open it) and return what's in
+    it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path, path.read_bytes()
 

@@ -33,10 +33,13 @@ async def run_until_stopped(body: Coroutine[Any, Any, int]) -> int:
         loop.add_signal_handler(signum, stop, signum)
     try:
         return await body
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, Exception):
         if not received:
             raise
-        task.uncancel()
+        # Stopping is what happened; anything raised on the way out says so in its own words
+        # (the Temporal client turns a cancelled update call into its own error).
+        if task.cancelling():
+            task.uncancel()
         return 128 + received[0]
     finally:
         for signum in STOP_SIGNALS:

@@ -24,6 +24,10 @@ from workflows.payout_models import SagaState
 
 DEFAULT_LIMIT = CURRENCIES["USDT_TRX"].items_per_mass_payout
 
+# Several deals poll at once here. On the time-skipping test server a deal that cancels its poll
+# timer can race the server firing it ("invalid history builder state for action"), and the saga
+# stalls; the real server (the dev server) drops a fired timer that is canceled. So: dev server.
+
 
 async def _pay(stack: Stack, request: MassPayoutInput) -> MassPayoutResult:
     result = await finished(await start_mass(stack, request))
@@ -52,7 +56,8 @@ def _assert_items_in_order(deals: list[dict[str, Any]], request: MassPayoutInput
     assert sent == listed
 
 
-async def test_default_limit_2n_plus_1_items_make_three_deals(stack: Stack) -> None:
+async def test_default_limit_2n_plus_1_items_make_three_deals(dev_stack: Stack) -> None:
+    stack = dev_stack
     assert DEFAULT_LIMIT == 100  # the older provider guide: 100 items per deal on Tron
     request = mass_input([TRON] * (2 * DEFAULT_LIMIT + 1))  # items_per_deal: the default
     result = await _pay(stack, request)
@@ -65,7 +70,8 @@ async def test_default_limit_2n_plus_1_items_make_three_deals(stack: Stack) -> N
     assert result.paid == sum(request.recipients.amounts, Decimal(0))
 
 
-async def test_explicit_limit_2n_plus_1_items_make_deals_of_n_n_1(stack: Stack) -> None:
+async def test_explicit_limit_2n_plus_1_items_make_deals_of_n_n_1(dev_stack: Stack) -> None:
+    stack = dev_stack
     request = mass_input([TRON] * 7, items_per_deal=3)
     result = await _pay(stack, request)
     deals = await _deals_by_index(stack, request)
@@ -75,7 +81,8 @@ async def test_explicit_limit_2n_plus_1_items_make_deals_of_n_n_1(stack: Stack) 
     assert len(await mass_creates(stack)) == 3  # one create per deal, no retries needed
 
 
-async def test_exactly_the_limit_is_one_deal(stack: Stack) -> None:
+async def test_exactly_the_limit_is_one_deal(dev_stack: Stack) -> None:
+    stack = dev_stack
     request = mass_input([TRON] * DEFAULT_LIMIT)
     result = await _pay(stack, request)
     deals = await _deals_by_index(stack, request)
@@ -84,7 +91,8 @@ async def test_exactly_the_limit_is_one_deal(stack: Stack) -> None:
     _assert_items_in_order(deals, request)
 
 
-async def test_the_providers_own_item_limit_is_respected(stack: Stack) -> None:
+async def test_the_providers_own_item_limit_is_respected(dev_stack: Stack) -> None:
+    stack = dev_stack
     await stack.sandbox.post("/sandbox/config", {"itemLimits": {"USDT_TRX": 4}})
     request = mass_input([TRON] * 9, items_per_deal=4)
     result = await _pay(stack, request)
