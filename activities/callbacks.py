@@ -8,7 +8,9 @@
 The caller supplies a deterministic `event_id` (e.g. `<workflow id>/<sequence>`), so a retried
 delivery carries the same id and the receiver dedupes by it: 2xx, or 409 "already have it", means
 delivered. Errors are split like the ledger's: `CallbackRejectedError` is permanent,
-`CallbackUnavailableError` is retryable. This module never retries; Temporal does.
+`CallbackUnavailableError` is retryable. This module never retries; Temporal does, and
+`activities.callback_outbox` records every attempt and ends the retries when the budget is spent
+(`CallbackUndeliveredError`).
 
 `verify_callback` is the receiver's side, small enough for a merchant to copy.
 """
@@ -46,6 +48,14 @@ class CallbackUnavailableError(CallbackError):
 
     retryable = True
 
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status  # None: no answer at all (timeout, no connection)
+
+
+class CallbackUndeliveredError(CallbackError):
+    """Raised when the retry budget is spent: the event is kept as undelivered, for a replay."""
+
 
 class InvalidCallbackError(ValueError):
     """Raised by `verify_callback` when the signature or the signed body does not check out."""
@@ -74,8 +84,9 @@ class CallbackEvent(WireModel):
 
 async def send_callback(
     client: httpx.AsyncClient, url: str, secret: str, event: CallbackEvent
-) -> None:
-    """POST `event` to `url`, signed with `secret`; return once the receiver has it."""
+) -> int:
+    """POST `event` to `url`, signed with `secret`; return the HTTP status once the receiver
+    has it (2xx, or 409: it had it already)."""
     body = event.to_body()
     headers = {
         "Content-Type": "application/json",
@@ -88,10 +99,10 @@ async def send_callback(
         raise CallbackUnavailableError(f"callback {event.event_id!r}: {exc!r}") from exc
     status = response.status_code
     if response.is_success or status == 409:  # 409: the receiver already has this event id
-        return
+        return status
     detail = f"callback {event.event_id!r} answered HTTP {status}: {response.text[:200]}"
     if status >= 500 or status in (408, 429):
-        raise CallbackUnavailableError(detail)
+        raise CallbackUnavailableError(detail, http_status=status)
     raise CallbackRejectedError(detail, http_status=status)
 
 

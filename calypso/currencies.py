@@ -70,13 +70,18 @@ def decimals_of(amount: Decimal) -> int:
 
 
 def parse_amount(text: str) -> Decimal:
-    """Parse a user-typed amount exactly; raises ValueError on anything that is not a number."""
+    """Parse a user-typed amount exactly; raises ValueError on anything that is not a number.
+
+    Exponent notation (`1e3`) is refused: Decimal keeps it as `1E+3`, which is how it would then
+    be shown, sent and reported; money is written out in plain digits."""
     try:
         amount = Decimal(text.strip())
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a number") from None
     if not amount.is_finite():
         raise ValueError(f"{text!r} is not a finite number")
+    if "e" in text.lower():
+        raise ValueError(f"{text!r}: write the amount in plain digits, e.g. {amount:f}")
     return amount
 
 

@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from sandbox.api_account import AccountApi
 from sandbox.api_payouts import PayoutApi
-from sandbox.control_input import ControlInputError, ControlNotFound
+from sandbox.control_input import ControlConflict, ControlInputError, ControlNotFound
 from sandbox.control_inspect import inspect_router
+from sandbox.control_report import report_router
 from sandbox.control_settings import settings_router
+from sandbox.control_ui import ui_router
 from sandbox.engine import NotPendingConfirmation
 from sandbox.jsonwire import json_response
 from sandbox.runtime import SandboxRuntime
@@ -40,6 +42,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     AccountApi(runtime).register(app)
     app.include_router(settings_router(runtime))
     app.include_router(inspect_router(runtime))
+    app.include_router(ui_router(runtime))
+    app.include_router(report_router(runtime))
     _add_control_error_handlers(app)
     return app
 
@@ -57,3 +61,4 @@ def _add_control_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ControlInputError, bad_input)
     app.add_exception_handler(ControlNotFound, not_found)
     app.add_exception_handler(NotPendingConfirmation, wrong_state)
+    app.add_exception_handler(ControlConflict, wrong_state)

@@ -10,6 +10,10 @@ class ControlInputError(ValueError):
     """Raised when a /sandbox request body has a field the sandbox cannot use (HTTP 400)."""
 
 
+class ControlConflict(ValueError):
+    """Raised when a /sandbox request cannot apply to the payout as it is now (HTTP 409)."""
+
+
 class ControlNotFound(LookupError):
     """Raised when a /sandbox request names a payout the sandbox does not have (HTTP 404)."""
 

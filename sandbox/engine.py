@@ -71,6 +71,13 @@ class PayoutEngine:
         self._require_pending(deal)
         self._stop(deal, Cancellation(message=message, by_user_id="sandbox-verification"))
 
+    def force(self, deal: Deal, new_state: PayoutState) -> None:
+        """Put the payout in `new_state` now, as the provider's back office could (control API:
+        a reversal, a late completion); its withdrawals have been set by the caller."""
+        self._lifecycle.move(deal, new_state)
+        log.info("sandbox.payout.forced", payout_id=deal.id, state=new_state)
+        self.wake()
+
     def recheck_holds(self) -> None:
         """The virtual clock jumped: look at every held payout again right away."""
         now = asyncio.get_running_loop().time()

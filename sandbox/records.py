@@ -88,6 +88,9 @@ class Withdrawal:
     errors: list[WithdrawalError] = field(default_factory=list)
     # Event-loop time at which the (emulated) network answers for this transaction.
     network_answer_at: float | None = None
+    # What the API says the state is, when a test makes it say something else (any word):
+    # the real provider documents only DRAFT for a withdrawal. None: the true state.
+    reported_state: str | None = None
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Deal:
     # Event-loop time of the next automatic step; None while waiting for someone else
     # (a confirmation, or nothing at all once terminal).
     next_step_at: float | None = None
+    reported_state: str | None = None  # as on Withdrawal: what the API says instead of `state`
 
     @property
     def is_terminal(self) -> bool:

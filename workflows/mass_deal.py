@@ -36,11 +36,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.payout_models import ProviderEvent, ResolveInput, ResolveResult, SagaState
     from workflows.provider_attempts import ProviderAttempts
+    from workflows.provider_review import REVIEW_RECHECK_FIRST, REVIEW_RECHECK_MAX
     from workflows.saga_record import SagaRecord
-
-
-REVIEW_RECHECK_FIRST = timedelta(minutes=1)
-REVIEW_RECHECK_MAX = timedelta(hours=1)
 
 
 @workflow.defn(name="MassPayoutDeal")

@@ -135,6 +135,7 @@ class DealRunner:
                 ledger_account=request.ledger_account,
                 resend=request.resend,
                 poll_interval_seconds=request.poll_interval_seconds,
+                confirmation_wait_seconds=request.confirmation_wait_seconds,
             ),
             id=deal.workflow_id,
             # A deal holds money in flight: it finishes even if this workflow is terminated.

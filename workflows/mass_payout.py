@@ -22,9 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from calypso.currencies import check_execution_date, check_payment
     from workflows.activity_options import CALL
     from workflows.execution_schedule import ExecutionSchedule
+    from workflows.keys import DEAL_REVIEW_SIGNAL
     from workflows.ledger_steps import ItemLedger
     from workflows.mass_deal_runner import DealRunner, plan_deals
     from workflows.mass_models import (
+        DealReview,
         ItemState,
         MassCancelResult,
         MassPayoutInput,
@@ -104,6 +106,22 @@ class MassPayoutWorkflow:
         return await self._finish(state if completed else SagaState.FAILED, None)
 
     # --- query and updates ------------------------------------------------------------------------
+
+    @workflow.signal(name=DEAL_REVIEW_SIGNAL)
+    def deal_review(self, review: DealReview) -> None:
+        """A deal waits for review (or no longer does): the operator sees it here, where they
+        look — this saga's state, its search attribute and its callbacks."""
+        deal = self._tally.deals[review.deal_index]
+        if review.note is not None:
+            deal.state = SagaState.NEEDS_REVIEW
+            self._record.set_state(SagaState.NEEDS_REVIEW, f"deal {deal.index}: {review.note}")
+            return
+        deal.state = "RUNNING"
+        held = [d for d in self._tally.deals if d.state == SagaState.NEEDS_REVIEW]
+        if not held and self._record.state == SagaState.NEEDS_REVIEW:
+            self._record.set_state(
+                SagaState.PAYING, f"deal {deal.index} no longer waits for review"
+            )
 
     @workflow.query
     def progress(self) -> MassProgress:

@@ -9,12 +9,14 @@ Deterministic: runs in workflows.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -29,6 +31,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.follower import ProviderFollower
     from workflows.keys import attempt_key
     from workflows.payout_models import Attempt, ProviderEvent, SagaState
+    from workflows.provider_review import (
+        HOLD_AFTER_ERROR,
+        REVIEW_RECHECK_FIRST,
+        REVIEW_RECHECK_MAX,
+    )
     from workflows.saga_record import SagaRecord
 
 
@@ -110,9 +117,31 @@ class ProviderAttempts:
 
     async def follow(self, interrupt: Callable[[], bool] = lambda: False) -> ProviderPayout | None:
         """Follow the current attempt until the provider confirms a final state (returned), or
-        until `interrupt()` turns true (None)."""
+        until `interrupt()` turns true (None).
+
+        A read that fails after the create no longer ends the saga (which would release money
+        the provider may still pay): the record asks for review and the saga tries again on a
+        backoff, until the provider answers or `interrupt()` (an operator's decision)."""
         assert self._follower is not None, "create() first"
-        return await self._follower.follow(interrupt)
+        pause = REVIEW_RECHECK_FIRST
+        while True:
+            try:
+                return await self._follower.follow(interrupt)
+            except ActivityError as error:
+                if not workflow.patched(HOLD_AFTER_ERROR):
+                    raise
+                reason = (
+                    f"{error.activity_type} failed: {error.cause or error}; the provider has this "
+                    "payout, so the money is held: fix the cause and the saga checks again, or "
+                    "decide with `payouts resolve`"
+                )
+                if self._record.detail != reason:  # once per cause, not once per retry
+                    self._record.set_state(SagaState.NEEDS_REVIEW, reason)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(interrupt, timeout=pause)
+            if interrupt():
+                return None
+            pause = min(pause * 2, REVIEW_RECHECK_MAX)
 
     async def cancel_at_provider(self, reason: str) -> CancelProviderResult:
         """Ask the provider to cancel the current attempt; a refusal is an answer, not an error."""

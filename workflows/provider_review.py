@@ -20,6 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.saga_record import SagaRecord
 
 HOLD_FOR_REVIEW = "hold-unknown-and-unconfirmed-for-review"
+HOLD_AFTER_ERROR = "hold-when-a-read-fails-after-create"
+# How often a saga holding money for review asks the provider again.
+REVIEW_RECHECK_FIRST = timedelta(minutes=1)
+REVIEW_RECHECK_MAX = timedelta(hours=1)
 
 
 class ProviderReview:

@@ -57,7 +57,10 @@ class Discrepancy(BaseModel):
     provider_kind: Literal["single", "mass"] | None = None
     provider_state: str | None = None
     saga_state: str | None = None  # PayoutState, or the workflow's status when it says more
-    field: str | None = None  # mismatch: amount, fee, currency, address, ledger
+    # mismatch: what differs — with the saga `amount`, `currency`, `address`, `fee` (a mass
+    # deal's items); with the ledger `ledger.amount`, `ledger.fee`, `ledger.currency`,
+    # `ledger.state` (not settled although paid), `ledger.items` (a mass deal's paid items)
+    field: str | None = None
     provider_value: str | None = None
     our_value: str | None = None  # the saga's or the ledger's
     currency: str | None = None

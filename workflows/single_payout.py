@@ -216,7 +216,7 @@ class SinglePayoutWorkflow:
                 external_id=request.external_id,
             )
         )
-        # Returns None only when an operator has decided a payout held for review.
+        # None only when an operator has decided a payout held for review.
         return await self._attempts.follow(lambda: self._decision is not None)
 
     def _decided(self) -> tuple[Decimal | None, str]:

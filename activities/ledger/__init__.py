@@ -20,8 +20,12 @@ from activities.ledger.errors import (
 from activities.ledger.http_ledger import HttpLedger
 from activities.ledger.models import (
     EntryState,
+    EntryTotal,
+    Funding,
+    FundingResult,
     LedgerBalance,
     LedgerEntry,
+    LedgerRecord,
     LedgerRequest,
     ReleaseRequest,
     ReserveRequest,
@@ -30,11 +34,15 @@ from activities.ledger.models import (
 from activities.ledger.no_ledger import NoLedger
 from activities.ledger.protocol import Ledger
 from activities.ledger.settings import DEFAULT_LEDGER_PATH, ledger_from_settings
+from activities.ledger.shortfall import LedgerShortfall, refusal_text, shortfall_of
 from activities.ledger.sqlite_ledger import SqliteLedger
 
 __all__ = [
     "DEFAULT_LEDGER_PATH",
     "EntryState",
+    "EntryTotal",
+    "Funding",
+    "FundingResult",
     "HttpLedger",
     "InsufficientLedgerFundsError",
     "Ledger",
@@ -43,7 +51,9 @@ __all__ = [
     "LedgerEntry",
     "LedgerError",
     "LedgerNotFoundError",
+    "LedgerRecord",
     "LedgerRequest",
+    "LedgerShortfall",
     "LedgerStateError",
     "LedgerUnavailableError",
     "NoLedger",
@@ -52,4 +62,6 @@ __all__ = [
     "SettleRequest",
     "SqliteLedger",
     "ledger_from_settings",
+    "refusal_text",
+    "shortfall_of",
 ]

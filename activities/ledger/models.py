@@ -102,9 +102,11 @@ class LedgerRecord(LedgerEntry):
 
 
 class EntryTotal(WireModel):
-    """How many entries are in `state`, and the amount they reserved."""
+    """How many entries are in `state` in `currency` (None: release tombstones), and the amount
+    they reserved."""
 
     state: EntryState
+    currency: str | None = None
     count: int
     amount: Money
 

@@ -18,12 +18,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from activities.ledger import sqlite_queries as queries
 from activities.ledger import sqlite_rules as rules
 from activities.ledger import sqlite_tables as tables
-from activities.ledger.errors import LedgerError, LedgerUnavailableError
+from activities.ledger.errors import (
+    InsufficientLedgerFundsError,
+    LedgerError,
+    LedgerUnavailableError,
+)
 from activities.ledger.models import (
+    EntryTotal,
+    Funding,
+    FundingResult,
     LedgerBalance,
     LedgerEntry,
+    LedgerRecord,
     LedgerRequest,
     ReleaseRequest,
     ReserveRequest,
@@ -67,10 +76,22 @@ class SqliteLedger:
         return await self._transaction(lambda conn: rules.release(conn, request, now))
 
     async def apply_many(self, requests: Sequence[LedgerRequest]) -> list[LedgerEntry]:
-        """All in one transaction: every item happens, or (on any refusal) none does."""
+        """All in one transaction: every item happens, or (on any refusal) none does. A refusal
+        for lack of funds speaks for the whole batch: what its new reservations need together,
+        and what is available to them once it rolled back."""
         now = self._clock()
+        try:
+            return await self._transaction(
+                lambda conn: [_apply(conn, request, now) for request in requests]
+            )
+        except InsufficientLedgerFundsError as refused:
+            raise await self._batch_shortfall(list(requests), refused) from None
+
+    async def _batch_shortfall(
+        self, requests: list[LedgerRequest], refused: InsufficientLedgerFundsError
+    ) -> InsufficientLedgerFundsError:
         return await self._transaction(
-            lambda conn: [_apply(conn, request, now) for request in requests]
+            lambda conn: rules.batch_shortfall(conn, requests, refused), write=False
         )
 
     async def fund(self, sub_account: str, currency: str, amount: Decimal) -> LedgerBalance:
@@ -78,17 +99,74 @@ class SqliteLedger:
 
         Not keyed, so not idempotent: it is for operators, demos and tests, not for activities.
         """
-        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-            raise ValueError(f"fund needs a positive, finite Decimal amount, got {amount!r}")
+        _check_credit(amount)
         return await self._transaction(lambda conn: rules.fund(conn, sub_account, currency, amount))
+
+    async def fund_once(
+        self, reference: str, sub_account: str, currency: str, amount: Decimal
+    ) -> FundingResult:
+        """Credit `amount` once per `reference`: the same funding again moves nothing
+        (`new=False`); a different one under a used reference raises `LedgerConflictError`."""
+        _check_credit(amount)
+        funding = Funding(
+            reference=reference,
+            sub_account=sub_account,
+            currency=currency,
+            amount=amount,
+            funded_at=self._clock(),
+        )
+        return await self._transaction(lambda conn: rules.fund_once(conn, funding))
 
     async def balance(self, sub_account: str, currency: str) -> LedgerBalance:
         return await self._transaction(
             lambda conn: tables.read_balance(conn, sub_account, currency), write=False
         )
 
+    async def balances(
+        self, sub_account: str | None = None, currency: str | None = None
+    ) -> list[LedgerBalance]:
+        """Every sub-account and currency with a balance, or those the filters name."""
+        return await self._transaction(
+            lambda conn: queries.balances(conn, sub_account, currency), write=False
+        )
+
     async def entry(self, key: str) -> LedgerEntry | None:
         return await self._transaction(lambda conn: tables.read_entry(conn, key), write=False)
+
+    async def record(self, key: str) -> LedgerRecord | None:
+        """The entry `key` with when it was reserved."""
+        return await self._transaction(lambda conn: queries.record(conn, key), write=False)
+
+    async def records_under(
+        self, prefix: str, limit: int
+    ) -> tuple[list[EntryTotal], list[LedgerRecord]]:
+        """Entries whose key starts with `prefix` (a mass payout's `<key>/item/`): totals per
+        state over all of them, and the first `limit` in item order."""
+        return await self._transaction(
+            lambda conn: (
+                queries.totals_under(conn, prefix),
+                queries.records_under(conn, prefix, limit),
+            ),
+            write=False,
+        )
+
+    async def reserved_under(self, prefix: str) -> list[LedgerRecord]:
+        """Every entry under `prefix` still RESERVED (what an operator may release)."""
+        return await self._transaction(
+            lambda conn: queries.reserved_under(conn, prefix), write=False
+        )
+
+    async def records_of_account(
+        self, sub_account: str, currency: str | None, limit: int
+    ) -> tuple[list[EntryTotal], list[LedgerRecord]]:
+        """A sub-account's entries: totals per state, and the `limit` most recently moved."""
+        return await self._transaction(
+            lambda conn: (
+                queries.totals_of_account(conn, sub_account, currency),
+                queries.records_of_account(conn, sub_account, currency, limit),
+            ),
+            write=False,
+        )
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close_blocking)
@@ -139,6 +217,11 @@ class SqliteLedger:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+def _check_credit(amount: Decimal) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValueError(f"fund needs a positive, finite Decimal amount, got {amount!r}")
 
 
 def _apply(conn: sqlite3.Connection, request: LedgerRequest, now: datetime) -> LedgerEntry:

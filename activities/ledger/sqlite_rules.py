@@ -20,8 +20,11 @@ from activities.ledger.errors import (
 )
 from activities.ledger.models import (
     EntryState,
+    Funding,
+    FundingResult,
     LedgerBalance,
     LedgerEntry,
+    LedgerRequest,
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
@@ -58,6 +61,7 @@ def reserve(conn: sqlite3.Connection, request: ReserveRequest, now: datetime) ->
         updated_at=now,
     )
     tables.write_entry(conn, entry)
+    tables.note_reserved(conn, request.key, now)
     return entry
 
 
@@ -131,4 +135,52 @@ def fund(
 ) -> LedgerBalance:
     return tables.adjust_balance(
         conn, tables.read_balance(conn, sub_account, currency), available=amount
+    )
+
+
+def fund_once(conn: sqlite3.Connection, funding: Funding) -> FundingResult:
+    """Credit the funding unless its reference has funded already: then the same funding is
+    read back (nothing moves), and a different one under that reference is refused."""
+    earlier = tables.read_funding(conn, funding.reference)
+    if earlier is None:
+        tables.write_funding(conn, funding)
+        balance = fund(conn, funding.sub_account, funding.currency, funding.amount)
+        return FundingResult(funding=funding, new=True, balance=balance)
+    if (earlier.sub_account, earlier.currency, earlier.amount) != (
+        funding.sub_account,
+        funding.currency,
+        funding.amount,
+    ):
+        raise LedgerConflictError(
+            f"reference {funding.reference!r} already funded {earlier.amount} {earlier.currency}"
+            f" to {earlier.sub_account!r} at {earlier.funded_at.isoformat(timespec='seconds')};"
+            " use a new reference for another funding"
+        )
+    balance = tables.read_balance(conn, earlier.sub_account, earlier.currency)
+    return FundingResult(funding=earlier, new=False, balance=balance)
+
+
+def batch_shortfall(
+    conn: sqlite3.Connection, requests: list[LedgerRequest], refused: InsufficientLedgerFundsError
+) -> InsufficientLedgerFundsError:
+    """A refused batch's refusal as a whole, read after it rolled back: what its new
+    reservations on the refused sub-account and currency need together, against what is
+    available to them (not what was left when one item of it was refused)."""
+    pair = (refused.sub_account, refused.currency)
+    with decimal.localcontext(tables.EXACT):
+        needed = sum(
+            (
+                request.amount
+                for request in requests
+                if isinstance(request, ReserveRequest)
+                and (request.sub_account, request.currency) == pair
+                and tables.read_entry(conn, request.key) is None
+            ),
+            Decimal(0),
+        )
+    return InsufficientLedgerFundsError(
+        sub_account=refused.sub_account,
+        currency=refused.currency,
+        needed=needed,
+        available=tables.read_balance(conn, *pair).available,
     )

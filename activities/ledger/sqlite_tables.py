@@ -1,4 +1,9 @@
-"""The ledger's two SQLite tables and the only code that reads or writes them.
+"""The ledger's SQLite tables, and the code that reads and writes their rows one at a time
+(`sqlite_queries` lists them for operators).
+
+`balances` and `entries` are the books; `fundings` (credits kept by the operator's reference) and
+`reservation_times` (when each entry was reserved) came later. The schema only ever adds tables
+(`IF NOT EXISTS`), so a file written by an older version opens as is and gains them.
 
 Decimals are stored as TEXT so nothing is rounded on the way in or out, and balance arithmetic runs
 in an exact context: a result that would need rounding raises instead of drifting by a wei.
@@ -11,7 +16,7 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
-from activities.ledger.models import EntryState, LedgerBalance, LedgerEntry
+from activities.ledger.models import EntryState, Funding, LedgerBalance, LedgerEntry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS balances (
@@ -32,6 +37,17 @@ CREATE TABLE IF NOT EXISTS entries (
     fee         TEXT,
     reason      TEXT,
     updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fundings (
+    reference   TEXT PRIMARY KEY,
+    sub_account TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    amount      TEXT NOT NULL,
+    funded_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reservation_times (
+    key         TEXT PRIMARY KEY,
+    reserved_at TEXT NOT NULL
 );
 """
 
@@ -122,6 +138,44 @@ def write_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
             None if entry.fee is None else _text(entry.fee),
             entry.reason,
             entry.updated_at.isoformat(),
+        ),
+    )
+
+
+def note_reserved(conn: sqlite3.Connection, key: str, at: datetime) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO reservation_times (key, reserved_at) VALUES (?, ?)",
+        (key, at.isoformat()),
+    )
+
+
+def read_funding(conn: sqlite3.Connection, reference: str) -> Funding | None:
+    row = conn.execute(
+        "SELECT reference, sub_account, currency, amount, funded_at FROM fundings"
+        " WHERE reference = ?",
+        (reference,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Funding(
+        reference=row[0],
+        sub_account=row[1],
+        currency=row[2],
+        amount=Decimal(row[3]),
+        funded_at=datetime.fromisoformat(row[4]),
+    )
+
+
+def write_funding(conn: sqlite3.Connection, funding: Funding) -> None:
+    conn.execute(
+        "INSERT INTO fundings (reference, sub_account, currency, amount, funded_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            funding.reference,
+            funding.sub_account,
+            funding.currency,
+            _text(funding.amount),
+            funding.funded_at.isoformat(),
         ),
     )
 

@@ -11,14 +11,19 @@ key = await mass.start(MassPayoutRequest(currency="USDT_TRX", recipients=recipie
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
+from activities.ledger import LedgerUnavailableError, SqliteLedger
+from activities.ledger.shortfall import refusal_text, total_of
 from activities.mass_activities import MassFundsInput
 from activities.payout_models import FundsCheck
 from starter.api.idempotent_start import start_idempotently
@@ -26,6 +31,7 @@ from starter.api.mass_rows import InvalidMassListError, ParsedList, parse_mass_i
 from starter.api.outcomes import saga_result
 from starter.api.requests import checked, saga_input
 from starter.service.settings import Settings
+from workflows import search_attributes as sa
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import (
@@ -49,17 +55,43 @@ __all__ = [  # MassPayoutRequest: also from starter.api
 ]
 
 
+# The `PayoutKind` of the read-only preview workflows (`mass-preview-<uuid>`), which are no payouts.
+PREVIEW = "preview"
+
+
 class MassPreview(BaseModel):
-    """What the user confirms before starting: count, total, fee quote and balance."""
+    """What the user confirms before starting: count, total, fee quote and balance, and what the
+    embedded ledger has available for the sub-account (None when not checked: `ledger_note`
+    says why — the books live elsewhere, or there is no ledger file here)."""
 
     count: int
     total: Decimal
     fee: Decimal
     balance: Decimal
+    currency: str = ""
+    ledger_account: str = "default"
+    ledger_available: Decimal | None = None
+    ledger_note: str | None = None
 
     @property
     def enough(self) -> bool:
         return self.balance >= self.total + self.fee
+
+    @property
+    def ledger_short(self) -> bool:
+        """The ledger cannot reserve the whole list: the saga would end REJECTED."""
+        return self.ledger_available is not None and self.ledger_available < self.total
+
+    def ledger_refusal(self, reference: str) -> str:
+        """One line: account, currency, available, needed, and the command that funds it."""
+        return refusal_text(
+            sub_account=self.ledger_account,
+            currency=self.currency,
+            available=self.ledger_available,
+            needed=self.total,
+            reference=reference,
+            needed_for=f"for all {self.count} items" if self.count > 1 else "",
+        )
 
 
 def recipients_from_rows(
@@ -85,20 +117,54 @@ def recipients_from_parsed(parsed: ParsedList) -> Recipients:
     )
 
 
+async def local_ledger_available(
+    settings: Settings, sub_account: str, currency: str
+) -> tuple[Decimal | None, str | None]:
+    """What the embedded ledger has available for the sub-account, or None and why not. The
+    file is read only if it exists: a preview never creates the books."""
+    if settings.ledger != "sqlite":
+        return None, f"not checked: PAYOUTS_LEDGER={settings.ledger} keeps the books elsewhere"
+    path = Path(settings.ledger_path)
+    if not await asyncio.to_thread(path.exists):
+        return None, f"not checked: no ledger file at {path}"
+    ledger = SqliteLedger(path)
+    try:
+        return (await ledger.balance(sub_account, currency)).available, None
+    except LedgerUnavailableError as exc:
+        return None, f"not checked: {exc}"
+    finally:
+        await ledger.close()
+
+
 class MassPayouts:
     def __init__(self, client: Client, settings: Settings) -> None:
         self._client = client
         self._settings = settings
 
-    async def preview(self, currency: str, recipients: Recipients) -> MassPreview:
+    async def preview(
+        self, currency: str, recipients: Recipients, *, ledger_account: str = "default"
+    ) -> MassPreview:
+        """Count, total, the provider's fee quote and balance, and the embedded ledger's
+        available amount for `ledger_account` (read from the local file, SQLite only)."""
         funds: FundsCheck = await self._client.execute_workflow(
             MassPreviewWorkflow.run,
             MassFundsInput(currency=currency, amounts=recipients.amounts),
             id=f"mass-preview-{uuid.uuid4()}",
             task_queue=self._settings.task_queue,
+            # Set at start, so the workflow needs no upsert: saved views hide previews by it.
+            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.PAYOUT_KIND, PREVIEW)]),
         )
-        total = sum(recipients.amounts, Decimal(0))
-        return MassPreview(count=len(recipients), total=total, fee=funds.fee, balance=funds.balance)
+        available, note = await local_ledger_available(self._settings, ledger_account, currency)
+        return MassPreview(
+            count=len(recipients),
+            total=total_of(recipients.amounts),
+            fee=funds.fee,
+            balance=funds.balance,
+            currency=currency,
+            ledger_account=ledger_account,
+            ledger_available=available,
+            ledger_note=note,
+        )
 
     async def start(self, request: MassPayoutRequest) -> uuid.UUID:
         """Check the request (`InvalidMassListError`; nothing starts), then start its saga;

@@ -68,10 +68,12 @@ class ParsedList:
 
 
 class InvalidMassListError(ValueError):
-    """Raised when a recipient list has errors; `.errors` holds all of them."""
+    """Raised when a recipient list has errors; `.errors` (also `.problems`, as on
+    `InvalidPayoutError`) holds all of them, the message the first `_SHOWN_ERRORS` and a count."""
 
     def __init__(self, errors: list[RowProblem]) -> None:
         self.errors = list(errors)
+        self.problems = self.errors
         lines = [str(error) for error in errors[:_SHOWN_ERRORS]]
         if len(errors) > _SHOWN_ERRORS:
             lines.append(f"… and {len(errors) - _SHOWN_ERRORS} more")

@@ -14,16 +14,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
-from temporalio.client import Client
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from calypso.currencies import CURRENCIES
 from starter.api.errors import PayoutEndedError, ended_state
-from starter.api.idempotent_start import start_idempotently
+from starter.api.idempotent_start import (
+    MASS_KIND,
+    MEMO_AMOUNT,
+    MEMO_ITEMS,
+    MEMO_TOTAL,
+    SINGLE_KIND,
+    start_idempotently,
+)
 from starter.api.mass import MassPayouts
 from starter.api.outcomes import saga_result
 from starter.api.requests import checked, saga_input
+from starter.api.resolve import resolve
 from starter.api.saga_kinds import MASS, find_saga
 from starter.service.settings import Settings
 from starter.service.temporal_client import connect
@@ -39,6 +52,8 @@ from workflows.payout_models import (
     PayoutStatus,
     RescheduleInput,
     RescheduleResult,
+    ResolveInput,
+    ResolveResult,
     SagaState,
 )
 from workflows.single_payout import SinglePayoutWorkflow
@@ -47,12 +62,20 @@ __all__ = ["PayoutRequest", "PayoutSummary", "Payouts"]  # PayoutRequest: also f
 
 
 class PayoutSummary(BaseModel):
+    """One line of `Payouts.list`: a payout or a mass payout as the server's index knows it.
+    `amount` is a mass payout's total; it and `items` are None for sagas started before the
+    start kept them in the memo."""
+
     key: str
+    kind: str
     state: str | None
+    amount: Decimal | None = None
+    items: int | None = None
     currency: str | None
     external_id: str | None
     provider_id: str | None
     started_at: datetime | None
+    execution_date: datetime | None = None
 
 
 class Payouts:
@@ -116,31 +139,83 @@ class Payouts:
             raise PayoutEndedError(f"{kind.noun} {key} has already ended {ended}") from exc
         return moved
 
+    async def resolve(self, key: uuid.UUID, decision: ResolveInput) -> ResolveResult:
+        """An operator's decision on a payout (or a mass item) held for review."""
+        return await resolve(self._client, key, decision)
+
     async def result(self, key: uuid.UUID) -> PayoutResult | MassPayoutResult:
         """Wait for the saga to end and return its outcome."""
         kind, handle = await find_saga(self._client, key)
         result: PayoutResult | MassPayoutResult = await saga_result(handle, kind.result_type)
         return result
 
-    async def list(self, *, state: str | None = None, limit: int = 50) -> list[PayoutSummary]:
-        """Recent single payout sagas, newest first, through the search attributes."""
-        query = "WorkflowType = 'SinglePayout'"
+    async def list(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        currency: str | None = None,
+        limit: int = 50,
+    ) -> list[PayoutSummary]:
+        """Recent payouts and mass payouts, newest first, through the search attributes and the
+        memo; filtered by saga state, kind (`single`, `mass`) and currency. Helper workflows (mass
+        deals, previews) are never listed. ValueError on an unknown state, kind or currency."""
+        wanted = [SAGA_TYPES[saga_kind(kind)]] if kind else list(SAGA_TYPES.values())
+        query = f"WorkflowType IN ({', '.join(repr(name) for name in wanted)})"
         if state:
             query += f" AND PayoutState = '{saga_state(state)}'"
+        if currency:
+            query += f" AND PayoutCurrency = '{known_currency(currency)}'"
         summaries = []
         async for execution in self._client.list_workflows(query, limit=limit):
-            attributes = execution.typed_search_attributes
-            summaries.append(
-                PayoutSummary(
-                    key=execution.id.removeprefix("payout-"),
-                    state=attributes.get(sa.PAYOUT_STATE),
-                    currency=attributes.get(sa.PAYOUT_CURRENCY),
-                    external_id=attributes.get(sa.PAYOUT_EXTERNAL_ID),
-                    provider_id=attributes.get(sa.CALYPSO_PAYOUT_ID),
-                    started_at=execution.start_time,
+            summaries.append(await _summary(execution))
+        return summaries
+
+    async def has_worker(self) -> bool:
+        """Whether a worker polls this task queue for workflow tasks: a saga moves, and its
+        `status`, `cancel` and `reschedule` are answered, only while one does. The server keeps
+        a poller for a few minutes after it was last seen; True when it would not say."""
+        try:
+            described = await self._client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=self._client.namespace,
+                    task_queue=TaskQueue(name=self._settings.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
                 )
             )
-        return summaries
+        except RPCError:
+            return True
+        return len(described.pollers) > 0
+
+
+# Each kind's workflow type; the helpers (`MassPayoutDeal`, `MassPayoutPreview`) are not payouts.
+SAGA_TYPES = {SINGLE_KIND: "SinglePayout", MASS_KIND: "MassPayout"}
+
+
+async def _summary(execution: WorkflowExecution) -> PayoutSummary:
+    attributes = execution.typed_search_attributes
+    memo = await execution.memo()
+    mass = execution.workflow_type == SAGA_TYPES[MASS_KIND]
+    state = attributes.get(sa.PAYOUT_STATE)
+    status = execution.status
+    if state is None:  # no worker has run it yet, or it was ended before one did
+        if status is None or status == WorkflowExecutionStatus.RUNNING:
+            state = SagaState.RECEIVED.value
+        else:
+            state = status.name  # e.g. TERMINATED
+    amount, items = memo.get(MEMO_TOTAL if mass else MEMO_AMOUNT), memo.get(MEMO_ITEMS)
+    return PayoutSummary(
+        key=execution.id.removeprefix("mass-payout-" if mass else "payout-"),
+        kind=MASS_KIND if mass else SINGLE_KIND,
+        state=state,
+        amount=Decimal(amount) if isinstance(amount, str) else None,
+        items=items if mass and isinstance(items, int) else None,
+        currency=attributes.get(sa.PAYOUT_CURRENCY),
+        external_id=attributes.get(sa.PAYOUT_EXTERNAL_ID),
+        provider_id=attributes.get(sa.CALYPSO_PAYOUT_ID),
+        started_at=execution.start_time,
+        execution_date=attributes.get(sa.PAYOUT_EXECUTION_DATE),
+    )
 
 
 def saga_state(name: str) -> SagaState:
@@ -148,3 +223,17 @@ def saga_state(name: str) -> SagaState:
     if name.upper() not in SagaState.__members__:
         raise ValueError(f"state: expected one of {', '.join(SagaState)}, got {name!r}")
     return SagaState[name.upper()]
+
+
+def saga_kind(name: str) -> str:
+    """The saga kind `name` names (`single` or `mass`, any letter case); ValueError if none."""
+    if name.lower() not in SAGA_TYPES:
+        raise ValueError(f"kind: expected one of {', '.join(SAGA_TYPES)}, got {name!r}")
+    return name.lower()
+
+
+def known_currency(code: str) -> str:
+    """The currency code `code` names, in any letter case; ValueError listing the known ones."""
+    if code.upper() not in CURRENCIES:
+        raise ValueError(f"currency: expected one of {', '.join(CURRENCIES)}, got {code!r}")
+    return code.upper()

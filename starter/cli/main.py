@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from starter.cli import callbacks as cli_callbacks
+from starter.cli import ledger as cli_ledger
 from starter.cli import mass as cli_mass
 from starter.cli import payouts as cli_payouts
+from starter.cli import reconcile as cli_reconcile
+from starter.cli import resolve as cli_resolve
 from starter.cli.common import CliError, bounded
 from starter.cli.output import console
 from starter.service.logging import configure_logging
@@ -25,6 +30,10 @@ app = typer.Typer(
 )
 cli_payouts.register(app)
 cli_mass.register(app)
+cli_ledger.register(app)
+cli_reconcile.register(app)
+cli_resolve.register(app)
+cli_callbacks.register(app)
 
 
 def _settings() -> Settings:
@@ -71,20 +80,35 @@ def webhooks(
 
 
 @app.command()
-def setup() -> None:
-    """Register the saga's search attributes in TEMPORAL_NAMESPACE (safe to run again)."""
+def setup(
+    reconcile_every: Annotated[
+        str | None,
+        typer.Option(
+            help="Reconcile every interval (1h, 30m, 1h30m) as the Temporal Schedule "
+            "payouts-reconcile, created or updated; `off` deletes it."
+        ),
+    ] = None,
+) -> None:
+    """Register the saga's search attributes in TEMPORAL_NAMESPACE (safe to run again), and
+    set the reconciliation schedule when --reconcile-every is given."""
+    from starter.service.reconcile_schedule import set_reconcile_schedule
     from starter.service.search_attribute_setup import register_search_attributes
     from starter.service.temporal_client import connect
 
+    every = cli_reconcile.every_of(reconcile_every) if reconcile_every is not None else None
     settings = _settings()
 
-    async def run() -> list[str]:
-        return await register_search_attributes(
-            await connect(settings), settings.temporal_namespace
-        )
+    async def run() -> tuple[list[str], str | None]:
+        client = await connect(settings)
+        added = await register_search_attributes(client, settings.temporal_namespace)
+        if reconcile_every is None:
+            return added, None
+        return added, await set_reconcile_schedule(client, settings.task_queue, every)
 
-    added = asyncio.run(run())
+    added, schedule = asyncio.run(run())
     console.print(f"search attributes added: {', '.join(added)}" if added else "already set up")
+    if schedule is not None:
+        console.print(schedule, soft_wrap=True)
 
 
 @app.command()
@@ -101,35 +125,56 @@ def sandbox(
 
 
 @app.command()
-def dev() -> None:
-    """Keep a local stack up until Ctrl-C: Temporal dev server + UI, sandbox, receiver, worker."""
-    from starter.local.local_stack import local_stack
+def dev(
+    ui_port: Annotated[int, typer.Option(help="Port of the Temporal Web UI.")] = 8233,
+    receiver_port: Annotated[int, typer.Option(help="Port of the webhook receiver.")] = 8711,
+    sandbox_port: Annotated[
+        int, typer.Option(help="Port of the embedded sandbox (with the default CALYPSO_API_URL).")
+    ] = 8710,
+) -> None:
+    """Keep a local stack up until Ctrl-C or SIGTERM: Temporal dev server + UI (its state in
+    PAYOUTS_HOME, kept across restarts), sandbox, receiver, worker."""
+    from starter.local.local_stack import DEV_SERVER_DB, LocalPorts, local_stack
+    from starter.local.stop_signals import run_until_stopped
 
+    bounded("ui-port", ui_port, 1, 65535)
+    bounded("receiver-port", receiver_port, 1, 65535)
+    bounded("sandbox-port", sandbox_port, 1, 65535)
     settings = _settings()
+    ports = LocalPorts(ui=ui_port, receiver=receiver_port, sandbox=sandbox_port)
+    state = Path(settings.home) / DEV_SERVER_DB
 
-    async def run() -> None:
-        async with local_stack(settings) as stack:
+    async def run() -> int:
+        async with local_stack(settings, ports=ports, temporal_db=state) as stack:
             console.print(
                 f"Temporal UI  {stack.ui_url}\nreceiver     {stack.receiver_url}/webhooks/calypso\n"
-                f"sandbox      {settings.calypso_api_url}\nCtrl-C to stop."
+                f"sandbox      {stack.settings.calypso_api_url}\nhome         {settings.home}\n"
+                "Ctrl-C to stop.",
+                soft_wrap=True,
             )
             await asyncio.Event().wait()
+        return 0
 
     try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        console.print("stopped")
+        asyncio.run(run_until_stopped(run()))
+    except OSError as exc:  # a port in use, the dev server's binary missing
+        raise CliError(f"cannot start the local stack: {exc}", exit_code=1) from exc
+    console.print("stopped")
 
 
 @app.command()
 def demo() -> None:
     """Run the demo: payouts to COMPLETED, rescheduled-then-canceled, and failed-and-compensated."""
     from starter.local.demo import run_demo
+    from starter.local.stop_signals import run_until_stopped
 
     settings = Settings.from_env()
     # The demo prints its own story; service logs would drown it unless asked for.
     configure_logging(settings.log_level if "PAYOUTS_LOG_LEVEL" in os.environ else "WARNING")
-    raise typer.Exit(asyncio.run(run_demo(settings)))
+    code = asyncio.run(run_until_stopped(run_demo(settings)))
+    if code > 128:  # SIGINT, SIGTERM or SIGHUP: the stack is down, nothing is left running
+        console.print("demo stopped")
+    raise typer.Exit(code)
 
 
 def main() -> None:

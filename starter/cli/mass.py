@@ -15,16 +15,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from starter.api import InvalidMassListError, MassPayoutRequest, Payouts, checked, parse_mass_csv
 from starter.api.mass import recipients_from_parsed
+from starter.cli import exit_codes
 from starter.cli.common import (
     CliError,
     JsonFlag,
     KeyArgument,
     bounded,
     key_of,
+    needs_worker,
+    require_worker,
     run_with_payouts,
     when_of,
 )
-from starter.cli.output import console, emit_json
+from starter.cli.output import (
+    announce_key,
+    announce_started,
+    console,
+    emit_json,
+    people,
+    print_mass_progress,
+    ui_link,
+)
+from starter.service.settings import Settings
+from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import ItemOutcome, ItemState, MassProgress, Recipients
 from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
 
@@ -43,10 +56,12 @@ REPORT_COLUMNS = [
 
 
 FOLLOW_POLL_SECONDS = 1.0
+# A list can have thousands of bad rows: the first ones show what is wrong, the count the rest.
+SHOWN_PROBLEMS = 50
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="mass")(mass)
+    app.command(name="mass", epilog=exit_codes.HELP)(mass)
     app.command(name="mass-report")(mass_report)
 
 
@@ -57,8 +72,13 @@ def mass(
     currency: Annotated[str, typer.Option(help="One currency for the whole list, e.g. USDT_TRX.")],
     name: Annotated[str, typer.Option(help="A name for this payout, shown at the provider.")],
     comment: Annotated[str | None, typer.Option(help="Comment shown at the provider.")] = None,
-    execution_date: Annotated[str | None, typer.Option(help="Pay at this ISO-8601 time.")] = None,
-    key: Annotated[str | None, typer.Option(help="Idempotency key (UUID); default: new.")] = None,
+    execution_date: Annotated[
+        str | None, typer.Option(help="Pay at this ISO-8601 time (not in the past).")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="Idempotency key (UUID); generated and printed first if absent."),
+    ] = None,
     allow_duplicates: Annotated[bool, typer.Option(help="Accept the same address twice.")] = False,
     items_per_deal: Annotated[
         int | None, typer.Option(help="Items per provider deal (default: the currency's limit).")
@@ -67,15 +87,23 @@ def mass(
     resend_delay: Annotated[float, typer.Option(help="Seconds before a resend (>= 1).")] = 300.0,
     ledger_account: Annotated[str, typer.Option(help="Ledger sub-account.")] = "default",
     yes: Annotated[bool, typer.Option("--yes", help="Start without asking.")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the final outcome; exit with its code (below).")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Pay a list of recipients from a CSV file: every row is checked before anything starts."""
+    """Pay a list of recipients from a CSV file: every row is checked before anything starts.
+
+    A generated key is printed before anything connects, and the saga's key and Temporal UI link
+    as soon as Temporal accepts the start: a run that fails after that is retried with --key.
+    """
     bounded("resend", resend, 0, 9)
     bounded("resend_delay", resend_delay, 1)
     if items_per_deal is not None:
         bounded("items_per_deal", items_per_deal, 1)
     # With --json, stdout carries exactly one JSON document; people's lines go to stderr.
-    say = Console(stderr=True) if as_json else console
+    say = people(as_json)
+    mass_key = key_of(key) if key else uuid.uuid4()
     try:  # the API's checks, before connecting (the rows are checked as they are read)
         request = checked(
             MassPayoutRequest(
@@ -83,7 +111,7 @@ def mass(
                 recipients=_read_recipients(csv_file, currency.upper(), allow_duplicates, say),
                 name=name,
                 comment=comment,
-                idempotency_key=key_of(key) if key else None,
+                idempotency_key=mass_key,
                 execution_date=when_of("execution_date", execution_date),
                 items_per_deal=items_per_deal,
                 ledger_account=ledger_account,
@@ -91,16 +119,46 @@ def mass(
             )
         )
     except InvalidMassListError as exc:
-        raise CliError("; ".join(map(str, exc.errors))) from None
+        raise CliError("; ".join(_shown(list(map(str, exc.errors))))) from None
     if not yes and not sys.stdin.isatty():
         raise CliError("not on a terminal: pass --yes to start without confirmation")
-    progress = run_with_payouts(lambda payouts: _preview_then_start(payouts, request, say, yes))
+    settings = Settings.from_env()
+    if key is None:
+        announce_key(say, "mass payout", mass_key)
+
+    async def run(payouts: Payouts) -> MassProgress | None:
+        # The fee preview runs on a worker too, and would wait for one forever.
+        await require_worker(payouts, "nothing was started")
+        started = await _preview_then_start(payouts, request, say, yes)
+        if started is None:
+            return None
+        link = ui_link(settings, mass_payout_workflow_id(started))
+        announce_started(say, "mass payout", started, link)
+        then = f"mass payout {started} is started and runs once one does"
+        if wait and not as_json:
+            return await needs_worker(payouts, follow_progress(payouts, started), then)
+        if wait:
+            await needs_worker(payouts, payouts.mass.result(started), then)
+        return await needs_worker(payouts, payouts.mass.progress(started), then)
+
+    progress = run_with_payouts(run, settings=settings)
     if progress is None:
-        raise CliError("not started", exit_code=1)
+        raise CliError("not started", exit_code=exit_codes.OPERATIONAL_FAILURE)
     if as_json:
         emit_json(progress)
+    elif wait:
+        print_mass_progress(progress)
     else:
-        console.print(f"started mass payout {progress.key}: {progress.state}")
+        console.print(f"mass payout {progress.key}: {progress.state}")
+    if wait:
+        raise typer.Exit(exit_codes.of_state(progress.state))
+
+
+def _shown(problems: list[str]) -> list[str]:
+    """The first `SHOWN_PROBLEMS` problems, then how many more there are."""
+    if len(problems) <= SHOWN_PROBLEMS:
+        return problems
+    return [*problems[:SHOWN_PROBLEMS], f"… and {len(problems) - SHOWN_PROBLEMS} more"]
 
 
 def _read_recipients(
@@ -113,7 +171,7 @@ def _read_recipients(
         raise CliError(f"csv: cannot read {csv_file}: {exc.strerror}") from None
     parsed = parse_mass_csv(data, currency=currency, allow_duplicates=allow_duplicates)
     if not parsed.ok:
-        for problem in parsed.errors:
+        for problem in _shown([str(error) for error in parsed.errors]):
             print(f"  {problem}", file=sys.stderr)
         raise CliError(f"csv: {len(parsed.errors)} problem(s) in {csv_file}; nothing was started")
     for warning in parsed.warnings:
@@ -123,17 +181,29 @@ def _read_recipients(
 
 async def _preview_then_start(
     payouts: Payouts, request: MassPayoutRequest, say: Console, yes: bool
-) -> MassProgress | None:
-    """Show the count, total, fee quote and balance; start once confirmed (None if not)."""
-    preview = await payouts.mass.preview(request.currency, request.recipients)
+) -> uuid.UUID | None:
+    """Show the count, total, fee quote and balance, and the ledger's available amount; start
+    once confirmed and return the key (None if not). A ledger that cannot cover the list starts
+    nothing."""
+    preview = await payouts.mass.preview(
+        request.currency, request.recipients, ledger_account=request.ledger_account
+    )
+    ledger = (
+        f"ledger {preview.ledger_account!r} available {preview.ledger_available}"
+        if preview.ledger_available is not None
+        else f"ledger {preview.ledger_note}"
+    )
     say.print(
         f"{preview.count} recipients, total {preview.total} {request.currency}, "
-        f"fee quote {preview.fee}, balance {preview.balance}"
+        f"fee quote {preview.fee}, balance {preview.balance}, {ledger}"
         + ("" if preview.enough else "  [red](short: the saga will wait for funds)[/]")
     )
+    if preview.ledger_short:  # the saga would end REJECTED at its first step
+        reference = f"topup-{request.idempotency_key or uuid.uuid4()}"
+        raise CliError(f"ledger: nothing was started: {preview.ledger_refusal(reference)}")
     if not yes and not typer.confirm("Start this mass payout?"):
         return None
-    return await payouts.mass.progress(await payouts.mass.start(request))
+    return await payouts.mass.start(request)
 
 
 def mass_report(

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import sys
 import uuid
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import simplejson
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from workflows.mass_models import MassProgress
-from workflows.payout_models import PayoutStatus
+from starter.api import PayoutSummary
+from starter.service.settings import Settings
+from workflows.mass_models import MassPayoutResult, MassProgress
+from workflows.payout_models import PayoutResult, PayoutStatus
 
 # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; timelines read better wider.
 console = Console() if sys.stdout.isatty() else Console(width=140)
@@ -35,6 +40,90 @@ def _plain(value: object) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def people(as_json: bool) -> Console:
+    """Where lines for people go: stdout, or stderr with --json (stdout holds one document)."""
+    return Console(stderr=True, soft_wrap=True) if as_json else console
+
+
+def announce_key(say: Console, noun: str, key: uuid.UUID) -> None:
+    """A generated key, shown before anything connects: a run that fails after this line is
+    retried with the same key, so it can never pay twice."""
+    say.print(f"key {key} (generated; to retry this {noun}, pass --key {key})", soft_wrap=True)
+
+
+def ui_link(settings: Settings, workflow_id: str) -> str:
+    """The saga's page in the Temporal Web UI (PAYOUTS_UI_URL)."""
+    namespace = quote(settings.temporal_namespace, safe="")
+    return f"{settings.ui_url}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
+
+
+def announce_started(say: Console, noun: str, key: uuid.UUID, link: str) -> None:
+    """The moment Temporal accepts the start: before anything that needs a worker."""
+    say.print(f"started {noun} {key}\n  Temporal UI: {link}", soft_wrap=True, highlight=False)
+
+
+def print_result(result: PayoutResult | MassPayoutResult) -> None:
+    """How a payout (single or mass) ended."""
+    console.print(f"[bold]{result.state}[/] · {result.key}", highlight=False)
+    if isinstance(result, MassPayoutResult):
+        counts = ", ".join(f"{state.lower()} {n}" for state, n in result.counts.items() if n)
+        facts = {
+            "items": counts,
+            "paid": str(result.paid),
+            "released": str(result.released),
+            "fees": str(result.fees),
+            "deals": str(len(result.deals)),
+            "not cancelable": ", ".join(map(str, result.not_cancelable)),
+            "reason": result.reason,
+        }
+    else:
+        facts = {
+            "provider id": result.provider_id,
+            "fee": str(result.fee) if result.fee is not None else None,
+            "tx hash": result.tx_hash,
+            "attempts": str(result.attempts) if result.attempts else None,
+            "reason": result.reason,
+        }
+    for name, value in facts.items():
+        if value:
+            console.print(f"  {name:>14}: {value}", highlight=False, soft_wrap=True)
+
+
+LIST_COLUMNS = ("key", "kind", "state", "amount", "currency", "created", "execution date")
+
+
+def print_payout_list(found: Sequence[PayoutSummary]) -> None:
+    """One header row, then one aligned row per payout; '?' where the saga did not say."""
+    rows = [LIST_COLUMNS] + [
+        (
+            item.key,
+            item.kind,
+            item.state or "?",
+            _amount(item.amount, item.items),
+            item.currency or "?",
+            _when(item.started_at) or "?",
+            _when(item.execution_date) or "-",
+        )
+        for item in found
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(LIST_COLUMNS))]
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        console.print(line.rstrip(), highlight=False, soft_wrap=True, markup=False)
+
+
+def _amount(amount: Decimal | None, items: int | None) -> str:
+    if amount is None:
+        return "?"
+    return f"{amount} ({items} items)" if items is not None else str(amount)
+
+
+def _when(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def print_status(status: PayoutStatus | MassProgress) -> None:

@@ -44,6 +44,7 @@ def dev_server_flags() -> list[str]:
     kinds = {
         SearchAttributeIndexedValueType.KEYWORD: "Keyword",
         SearchAttributeIndexedValueType.DATETIME: "Datetime",
+        SearchAttributeIndexedValueType.INT: "Int",
     }
     flags: list[str] = []
     for key in ALL:

@@ -26,6 +26,9 @@ SANDBOX_API_SECRET = "sandbox-secret-key"  # noqa: S105 - the sandbox's document
 DEFAULT_HOME = "~/.payouts"
 DEFAULT_PAYLOAD_DIR = "payloads"
 DEFAULT_LEDGER_FILE = "ledger.sqlite3"
+DEFAULT_CALLBACK_STORE = "callbacks.sqlite3"  # merchant callbacks and their delivery attempts
+DEFAULT_CALLBACK_RETRY_HOURS = 24.0
+DEFAULT_UI_URL = "http://127.0.0.1:8233"  # the Temporal dev server's Web UI (`payouts dev`)
 
 
 def default_home() -> Path:
@@ -48,6 +51,8 @@ class Settings:
     temporal_namespace: str = "default"
     task_queue: str = "payouts"
     poll_interval_seconds: float = 30.0
+    # How long a payout may wait for confirmation at the provider before review (24 h).
+    confirmation_wait_seconds: float = 86400.0
     log_level: str = "INFO"
     ledger: str = DEFAULT_LEDGER_KIND
     ledger_path: str = field(default_factory=lambda: str(default_home() / DEFAULT_LEDGER_FILE))
@@ -55,8 +60,14 @@ class Settings:
     ledger_secret: str | None = field(default=None, repr=False)
     callback_url: str | None = None
     callback_secret: str | None = field(default=None, repr=False)
+    callback_store: str = field(
+        default_factory=lambda: str(default_home() / DEFAULT_CALLBACK_STORE)
+    )
+    callback_retry_hours: float = DEFAULT_CALLBACK_RETRY_HOURS
     payload_dir: str = field(default_factory=lambda: str(default_home() / DEFAULT_PAYLOAD_DIR))
     home: str = field(default_factory=lambda: str(default_home()))
+    # The Temporal Web UI a started payout links to: <ui_url>/namespaces/<ns>/workflows/<id>.
+    ui_url: str = DEFAULT_UI_URL
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -93,6 +104,10 @@ class Settings:
                 "PAYOUTS_POLL_INTERVAL", env.get("PAYOUTS_POLL_INTERVAL", "").strip()
             )
             or defaults.poll_interval_seconds,
+            confirmation_wait_seconds=_positive_seconds(
+                "PAYOUTS_CONFIRMATION_WAIT", env.get("PAYOUTS_CONFIRMATION_WAIT", "").strip()
+            )
+            or defaults.confirmation_wait_seconds,
             log_level=_log_level(
                 "PAYOUTS_LOG_LEVEL", text("PAYOUTS_LOG_LEVEL", defaults.log_level)
             ),
@@ -104,10 +119,20 @@ class Settings:
             ledger_secret=env.get("PAYOUTS_LEDGER_SECRET", "").strip() or None,
             callback_url=_optional_url("PAYOUTS_CALLBACK_URL", env.get("PAYOUTS_CALLBACK_URL", "")),
             callback_secret=env.get("PAYOUTS_CALLBACK_SECRET", "").strip() or None,
+            callback_store=_under_home(
+                home,
+                "PAYOUTS_CALLBACK_STORE",
+                text("PAYOUTS_CALLBACK_STORE", DEFAULT_CALLBACK_STORE),
+            ),
+            callback_retry_hours=_positive_hours(
+                "PAYOUTS_CALLBACK_RETRY_HOURS", env.get("PAYOUTS_CALLBACK_RETRY_HOURS", "").strip()
+            )
+            or defaults.callback_retry_hours,
             payload_dir=_under_home(
                 home, "PAYOUTS_PAYLOAD_DIR", text("PAYOUTS_PAYLOAD_DIR", DEFAULT_PAYLOAD_DIR)
             ),
             home=str(home),
+            ui_url=_url("PAYOUTS_UI_URL", text("PAYOUTS_UI_URL", defaults.ui_url), DEFAULT_UI_URL),
         ).checked()
 
     def checked(self) -> Settings:
@@ -128,10 +153,10 @@ def _optional_url(name: str, value: str) -> str | None:
     return _url(name, value.strip()) if value.strip() else None
 
 
-def _url(name: str, value: str) -> str:
+def _url(name: str, value: str, example: str = SANDBOX_URL) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise SettingsError(f"{name}: expected an http(s) URL such as {SANDBOX_URL}, got {value!r}")
+        raise SettingsError(f"{name}: expected an http(s) URL such as {example}, got {value!r}")
     return value.rstrip("/")
 
 
@@ -152,6 +177,18 @@ def _positive_seconds(name: str, value: str) -> float | None:
     if not seconds > 0:
         raise SettingsError(f"{name}: must be greater than 0 seconds, got {value!r}")
     return seconds
+
+
+def _positive_hours(name: str, value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number of hours, e.g. 24, got {value!r}") from None
+    if not 0 < hours <= 87600:  # ten years: beyond that a timedelta overflows soon enough
+        raise SettingsError(f"{name}: must be more than 0 and at most 87600 hours, got {value!r}")
+    return hours
 
 
 def _key_pairs(name: str, value: str) -> dict[str, str]:

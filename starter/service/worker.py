@@ -8,23 +8,35 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.callback_store_sqlite import SqliteCallbackStore
 from activities.ledger import ledger_from_settings
 from activities.payout_activities import PayoutActivities
+from activities.reconcile import ReconcileActivities
 from calypso.client import CalypsoClient
 from starter.service.settings import Settings
+from workflows.callback_replay import CallbackReplayWorkflow
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
+from workflows.reconcile import ReconcileWorkflow
 from workflows.single_payout import SinglePayoutWorkflow
 
 log = structlog.get_logger()
-WORKFLOWS = [SinglePayoutWorkflow, MassPayoutWorkflow, MassDealWorkflow, MassPreviewWorkflow]
+WORKFLOWS = [
+    SinglePayoutWorkflow,
+    MassPayoutWorkflow,
+    MassDealWorkflow,
+    MassPreviewWorkflow,
+    CallbackReplayWorkflow,
+    ReconcileWorkflow,
+]
 # Models and pydantic are deterministic; passing them through avoids re-importing per run.
 PASSTHROUGH = ("pydantic", "pydantic_core", "activities", "structlog", "httpx", "simplejson")
 
@@ -50,6 +62,8 @@ async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivitie
             ledger,
             callback_url=settings.callback_url,
             callback_secret=settings.callback_secret,
+            callback_store=SqliteCallbackStore(settings.callback_store),
+            callback_retry=timedelta(hours=settings.callback_retry_hours),
         )
         try:
             yield activities
@@ -63,7 +77,10 @@ def build_worker(client: Client, activities: PayoutActivities, task_queue: str) 
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities.with_mass_payouts(),
+        activities=[
+            *activities.with_mass_payouts(),
+            *ReconcileActivities.beside(activities).all(),
+        ],
         workflow_runner=workflow_runner(),
     )
 

@@ -9,9 +9,11 @@ subprocesses run side by side in one module fixture to keep the file fast.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from starter.cli.exit_codes import BY_FINAL_STATE, of_state
 from starter.cli.main import app
+from starter.cli.output import ui_link
+from starter.service.settings import Settings
+from workflows.payout_models import FINAL_SAGA_STATES, SagaState
 
 ROOT = Path(__file__).resolve().parents[2]
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
@@ -30,6 +36,7 @@ MASS = ["mass", "--csv", str(CSV), "--currency", "USDT_TRX", "--name", "May", "-
 VERBS = [
     "pay",
     "status",
+    "result",
     "cancel",
     "reschedule",
     "list",
@@ -78,6 +85,9 @@ CASES = [
     Case("pay-max-fee-negative", _pay(max_fee="-1"), "max_fee"),
     Case("pay-resend-out-of-range", [*PAY, "--resend", "10"], "resend"),
     Case("pay-missing-amount", ["pay", "--to", TRON, "--currency", "USDT_TRX"], "amount"),
+    Case("pay-amount-exponent", _pay(amount="1e3"), "plain digits, e.g. 1000"),
+    Case("pay-max-fee-exponent", _pay(max_fee="1E-2"), "max_fee"),
+    Case("pay-past-execution-date", _pay(execution_date="2020-01-01T09:00Z"), "now is"),
     # the other verbs
     Case("status-key-not-uuid", ["status", "order-42"], "key"),
     Case("cancel-key-not-uuid", ["cancel", "order-42"], "key"),
@@ -96,6 +106,10 @@ CASES = [
     ),
     Case("list-limit-zero", ["list", "--limit", "0"], "limit"),
     Case("list-unknown-state", ["list", "--state", "frozen"], "state"),
+    Case("list-unknown-kind", ["list", "--kind", "deal"], "kind"),
+    Case("list-unknown-currency", ["list", "--currency", "EUR"], "currency"),
+    Case("result-key-not-uuid", ["result", "order-42"], "key"),
+    Case("mass-past-execution-date", [*MASS, "--execution-date", "2020-01-01T09:00Z"], "now is"),
     Case(
         "mass-naive-execution-date",
         [*MASS, "--execution-date", "2026-12-01T09:00"],
@@ -196,3 +210,96 @@ def test_help_runs_through_the_console_script_entry() -> None:
     done = _run(Case("help", ["pay", "--help"], "pay"))
     assert done.returncode == 0, done.stderr
     assert "--amount" in done.stdout and done.stderr == ""
+
+
+# --- what a run that cannot connect still tells ------------------------------------------------
+
+
+KEY_LINE = re.compile(
+    r"^key ([0-9a-f-]{36}) \(generated; to retry this (mass )?payout, pass --key \1\)$"
+)
+
+
+def _many_problems_csv() -> Path:
+    """1,442 rows whose amount is not a number: a list with far more problems than shown."""
+    path = Path(tempfile.mkdtemp()) / "bad.csv"
+    path.write_text("".join(f"{TRON},ten\n" for _ in range(1442)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def unreachable() -> dict[str, subprocess.CompletedProcess[str]]:
+    """Valid input while nothing listens on TEMPORAL_ADDRESS, side by side."""
+    runs = {
+        "pay": Case("pay", PAY, ""),
+        "pay-json": Case("pay-json", [*PAY, "--json"], ""),
+        "mass": Case("mass", MASS, ""),
+        "mass-many-problems": Case(
+            "many", [*MASS[:2], str(_many_problems_csv()), *MASS[3:], "--allow-duplicates"], ""
+        ),
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(runs, pool.map(_run, runs.values()), strict=True))
+
+
+@pytest.mark.parametrize("run", ["pay", "mass"])
+def test_a_generated_key_is_printed_before_connecting(
+    run: str, unreachable: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    done = unreachable[run]
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    lines = done.stdout.splitlines()
+    assert KEY_LINE.match(lines[0]), done.stdout
+    errors = done.stderr.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("payouts: cannot reach Temporal"), errors
+
+
+def test_with_json_the_generated_key_goes_to_stderr(
+    unreachable: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    done = unreachable["pay-json"]
+    assert done.returncode == 1 and done.stdout == "", (done.stdout, done.stderr)
+    key_line, error = done.stderr.splitlines()
+    assert KEY_LINE.match(key_line) and error.startswith("payouts: cannot reach Temporal")
+
+
+def test_a_csv_with_many_problems_shows_the_first_50_and_the_count(
+    unreachable: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    done = unreachable["mass-many-problems"]
+    assert done.returncode == 2, (done.returncode, done.stderr[-500:])
+    lines = done.stderr.splitlines()
+    assert lines[:2] == [
+        "  row 1: amount: 'ten' is not a number",
+        "  row 2: amount: 'ten' is not a number",
+    ]
+    assert lines[49] == "  row 50: amount: 'ten' is not a number"
+    assert lines[50] == "  … and 1392 more"
+    assert lines[51].startswith("payouts: csv: 1442 problem(s) in ") and len(lines) == 52, lines[
+        50:
+    ]
+    assert done.stdout == ""  # no key: nothing was going to start
+
+
+@pytest.mark.parametrize("verb", ["pay", "mass", "status", "result"])
+def test_verbs_that_end_with_an_outcome_document_their_exit_codes(verb: str) -> None:
+    shown = CliRunner().invoke(app, [verb, "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    for code, state in ((0, "COMPLETED"), (10, "FAILED"), (11, "REJECTED"), (12, "CANCELED")):
+        assert f"{code} {state}" in shown.output
+    assert "13 PARTIAL" in shown.output and "2 bad input" in shown.output
+
+
+def test_one_table_of_exit_codes_for_every_final_state() -> None:
+    assert set(BY_FINAL_STATE) == FINAL_SAGA_STATES
+    assert BY_FINAL_STATE[SagaState.COMPLETED] == 0
+    failures = [code for state, code in BY_FINAL_STATE.items() if state != SagaState.COMPLETED]
+    assert len(set(failures)) == len(failures) and not {0, 1, 2} & set(failures)
+    assert of_state(SagaState.SUBMITTED) == 0  # not ended yet
+
+
+def test_the_ui_link_names_the_namespace_and_the_workflow() -> None:
+    settings = Settings(ui_url="https://temporal.example/ui", temporal_namespace="pay-eu")
+    assert ui_link(settings, "payout-" + KEY) == (
+        f"https://temporal.example/ui/namespaces/pay-eu/workflows/payout-{KEY}"
+    )

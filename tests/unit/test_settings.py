@@ -188,3 +188,11 @@ def test_bad_paths_fail_in_one_line_naming_the_variable(
     with pytest.raises(SettingsError, match=f"^{name}: ") as caught:
         Settings.from_env({"PAYOUTS_HOME": str(tmp_path), name: value})
     assert "\n" not in str(caught.value)
+
+
+def test_the_temporal_ui_url_is_read_and_checked() -> None:
+    assert Settings.from_env({}).ui_url == "http://127.0.0.1:8233"
+    chosen = Settings.from_env({"PAYOUTS_UI_URL": "https://temporal.example/ui/"})
+    assert chosen.ui_url == "https://temporal.example/ui"
+    with pytest.raises(SettingsError, match=r"^PAYOUTS_UI_URL: .*http://127\.0\.0\.1:8233"):
+        Settings.from_env({"PAYOUTS_UI_URL": "localhost:8233"})

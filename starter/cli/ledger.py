@@ -1,0 +1,241 @@
+"""`payouts ledger`: the embedded ledger's operator verbs — balance, fund, entries, release.
+
+The books are the SQLite file PAYOUTS_LEDGER_PATH names (`Settings.from_env`). With
+PAYOUTS_LEDGER=http or none they live elsewhere, and every verb says so. Only `release` talks to
+Temporal: it releases a reservation only once the saga that holds it has ended or is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from activities.ledger import (
+    EntryTotal,
+    LedgerConflictError,
+    LedgerRecord,
+    LedgerUnavailableError,
+    SqliteLedger,
+)
+from calypso.currencies import CURRENCIES, decimals_of, parse_amount
+from starter.cli.common import CliError, JsonFlag
+from starter.cli.ledger_release import release_entry
+from starter.cli.ledger_views import (
+    ITEM_INFIX,
+    Balances,
+    Entries,
+    print_balances,
+    print_entries,
+    print_funding,
+    print_released,
+    saga_of,
+    view_of,
+)
+from starter.cli.output import emit_json
+from starter.service.settings import Settings, SettingsError
+
+ResultT = TypeVar("ResultT")
+PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+ELSEWHERE = {
+    "http": "the merchant's backend keeps the books (PAYOUTS_LEDGER_URL); fund and inspect there",
+    "none": "no books are kept here; the money is tracked elsewhere",
+}
+
+app = typer.Typer(
+    help="The embedded ledger: balances, funding, entries, releases.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="ledger")
+
+
+AccountOption = Annotated[str | None, typer.Option("--account", help="Only this sub-account.")]
+CurrencyOption = Annotated[str | None, typer.Option("--currency", help="Only this currency.")]
+
+
+@app.command()
+def balance(
+    account: AccountOption = None, currency: CurrencyOption = None, as_json: JsonFlag = False
+) -> None:
+    """Available, reserved and settled per sub-account and currency (all when not filtered)."""
+    path = _ledger_path()
+    code = currency.upper() if currency else None
+    rows = []
+    if path.exists():  # reading never creates the file: nothing funded reads as no balances
+        rows = _with_ledger(path, lambda ledger: ledger.balances(account, code))
+    found = Balances(ledger=str(path), balances=rows)
+    emit_json(found) if as_json else print_balances(found)
+
+
+@app.command()
+def fund(
+    account: Annotated[str, typer.Argument(help="The sub-account, e.g. default.")],
+    currency: Annotated[str, typer.Argument(help="Currency code, e.g. USDT_TRX.")],
+    amount: Annotated[str, typer.Argument(help="Exact amount, e.g. 100 or 25.50.")],
+    reference: Annotated[
+        str, typer.Option(help="Your reference for this funding: the same one funds once.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Credit a sub-account, once per --reference (the same reference again funds nothing)."""
+    code = _currency_of(currency)
+    credit = _fund_amount(amount, code)
+    sub_account, ref = account.strip(), reference.strip()  # stray spaces name nothing new
+    if not sub_account:
+        raise CliError("account: must not be empty")
+    if not ref:
+        raise CliError("reference: must not be empty")
+    try:
+        result = _with_ledger(
+            _ledger_path(), lambda ledger: ledger.fund_once(ref, sub_account, code, credit)
+        )
+    except LedgerConflictError as exc:
+        raise CliError(str(exc)) from None
+    emit_json(result) if as_json else print_funding(result)
+
+
+@app.command()
+def entries(
+    key: Annotated[
+        str | None, typer.Argument(help="A payout's key, a mass payout's key, or a mass item's.")
+    ] = None,
+    account: AccountOption = None,
+    currency: CurrencyOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many entries.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """What was reserved, settled and released, when, and by which saga: one KEY (a mass
+    payout's key lists its items, summarised), or the entries of --account."""
+    if (key is None) == (account is None):
+        raise CliError("entries: give a KEY or --account, not both and not neither")
+    if limit < 1:
+        raise CliError(f"limit: must be at least 1, got {limit}")
+    path = _ledger_path()
+    if not path.exists():
+        raise CliError(f"no ledger at {path} yet: nothing has been funded", exit_code=1)
+    if account is not None:
+        code = currency.upper() if currency else None
+        totals, records = _with_ledger(
+            path, lambda ledger: ledger.records_of_account(account, code, limit)
+        )
+        found = Entries(
+            account=account,
+            count=sum(total.count for total in totals),
+            totals=totals,
+            entries=[view_of(record) for record in records],
+        )
+    else:
+        assert key is not None
+        found = _with_ledger(path, lambda ledger: _entries_of(ledger, key, limit))
+    emit_json(found) if as_json else print_entries(found)
+
+
+@app.command()
+def release(
+    key: Annotated[str, typer.Argument(help="The entry's key, or a mass payout's key.")],
+    reason: Annotated[str, typer.Option(help="Why, recorded on the entry.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Release a reservation whose saga is gone or has ended without settling it; refused while
+    the saga runs, and for settled money. A mass payout's key releases its reserved items."""
+    if not reason.strip():
+        raise CliError("reason: say why the reservation is released")
+    path = _ledger_path()
+    if not path.exists():
+        raise CliError(f"no ledger at {path} yet: nothing to release", exit_code=1)
+    settings = Settings.from_env()
+    done = _with_ledger(path, lambda ledger: release_entry(ledger, settings, key, reason))
+    emit_json(done) if as_json else print_released(done)
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+
+async def _entries_of(ledger: SqliteLedger, key: str, limit: int) -> Entries:
+    """The entry `key`, or else the items of the mass payout `key`."""
+    record = await ledger.record(key)
+    if record is not None:
+        totals = [EntryTotal(state=record.state, count=1, amount=record.amount)]
+        return _listing(key, saga_of(key), totals, [record])
+    totals, records = await ledger.records_under(f"{key}{ITEM_INFIX}", limit)
+    if not totals:
+        raise CliError(f"no ledger entries under {key!r}", exit_code=1)
+    return _listing(key, saga_of(f"{key}{ITEM_INFIX}0"), totals, records)
+
+
+def _listing(
+    key: str, saga: str | None, totals: list[EntryTotal], records: list[LedgerRecord]
+) -> Entries:
+    return Entries(
+        key=key,
+        saga=saga,
+        count=sum(total.count for total in totals),
+        totals=totals,
+        entries=[view_of(record) for record in records],
+    )
+
+
+# --- input and settings -----------------------------------------------------------------------
+
+
+def _ledger_path() -> Path:
+    """The embedded ledger's file; a CliError when the books live elsewhere."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        kind = os.environ.get("PAYOUTS_LEDGER", "").strip().lower()
+        if kind in ELSEWHERE:
+            raise CliError(f"PAYOUTS_LEDGER={kind}: {ELSEWHERE[kind]}") from None
+        raise
+    if settings.ledger in ELSEWHERE:
+        raise CliError(f"PAYOUTS_LEDGER={settings.ledger}: {ELSEWHERE[settings.ledger]}")
+    return Path(settings.ledger_path)
+
+
+def _with_ledger(path: Path, call: Callable[[SqliteLedger], Awaitable[ResultT]]) -> ResultT:
+    async def go() -> ResultT:
+        ledger = SqliteLedger(path)
+        try:
+            return await call(ledger)
+        finally:
+            await ledger.close()
+
+    try:
+        return asyncio.run(go())
+    except LedgerUnavailableError as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+
+
+def _currency_of(text: str) -> str:
+    code = text.strip().upper()
+    if code not in CURRENCIES:
+        raise CliError(f"currency: unknown currency {text!r} (known: {', '.join(CURRENCIES)})")
+    return code
+
+
+def _fund_amount(text: str, currency: str) -> Decimal:
+    """An exact, positive amount in plain notation, within the currency's decimals."""
+    try:
+        amount = parse_amount(text)
+    except ValueError as exc:
+        raise CliError(f"amount: {exc}") from None
+    if "e" in text.lower():  # Decimal reads `1e3`; money is written in plain digits
+        raise CliError(f"amount: {text!r}: write the amount in plain digits, e.g. {amount:f}")
+    if amount <= 0:
+        raise CliError(f"amount: must be greater than 0, got {text}")
+    if not PLAIN_AMOUNT.fullmatch(text.strip()):
+        raise CliError(f"amount: {text!r} is not a plain decimal number such as 100 or 25.50")
+    scale = CURRENCIES[currency].scale
+    if decimals_of(amount) > scale:
+        raise CliError(f"amount: {text} has more than the {scale} decimals {currency} allows")
+    return amount
