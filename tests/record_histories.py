@@ -35,9 +35,11 @@ from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from workflows.payout_models import (
     CancelInput,
+    PayoutInput,
     PayoutResult,
     PayoutStatus,
     ResendPolicy,
+    ResolveInput,
     SagaState,
 )
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -147,6 +149,54 @@ async def cancel_refused_then_completed(stack: Stack) -> Saga:
     return saga
 
 
+async def _provider_id(stack: Stack, saga_input: PayoutInput) -> str:
+    (payout,) = await stack.provider_payouts(idempotencyKey=str(saga_input.idempotency_key))
+    provider_id: str = payout["id"]
+    return provider_id
+
+
+async def held_unknown_state_resolved_paid(stack: Stack) -> Saga:
+    await stack.sandbox.post("/sandbox/config", {"verification": True})
+    saga_input = stack.payout(poll_interval_seconds=1)
+    saga = await stack.start(saga_input)
+    await wait_for(saga, lambda status: status.provider_state == "PENDING_CONFIRMATION")
+    provider_id = await _provider_id(stack, saga_input)
+    await stack.sandbox.post(f"/sandbox/payouts/{provider_id}/report", {"state": "ON_HOLD"})
+    await wait_for(saga, lambda status: status.state == SagaState.NEEDS_REVIEW)
+    decision = ResolveInput(outcome="paid", by="recorder", reason="confirmed by the provider")
+    await saga.execute_update(SinglePayoutWorkflow.resolve, decision)
+    return saga
+
+
+async def unconfirmed_review_then_confirmed(stack: Stack) -> Saga:
+    await stack.sandbox.post("/sandbox/config", {"verification": True})
+    saga_input = stack.payout(poll_interval_seconds=1, confirmation_wait_seconds=2)
+    saga = await stack.start(saga_input)
+    await wait_for(saga, lambda status: status.state == SagaState.NEEDS_REVIEW)
+    provider_id = await _provider_id(stack, saga_input)
+    await stack.sandbox.post(f"/sandbox/payouts/{provider_id}/confirm")
+    return saga
+
+
+async def validation_error_confirmed(stack: Stack) -> Saga:
+    return await stack.start(stack.payout(deposit_address=TRON[:-4] + "bad1"))
+
+
+async def resend_skipped_paid_elsewhere(stack: Stack) -> Saga:
+    fails_once = TRON[:-4] + "f1a1"  # the first payment fails, the next one is paid
+    saga = await stack.start(
+        stack.payout(
+            deposit_address=fails_once, resend=ResendPolicy(max_resends=1, delay_seconds=3)
+        )
+    )
+    await wait_for(saga, lambda status: status.state == SagaState.WAITING_TO_RESEND)
+    ui_payout = {"depositAddress": fails_once, "amount": 25.5, "currency": "USDT_TRX"}
+    await stack.sandbox.post("/sandbox/ui/payouts", ui_payout)
+    result = await saga_result(saga, PayoutResult)
+    assert result.reason and "not resent" in result.reason, result.reason
+    return saga
+
+
 PATHS = [
     SagaPath("completed", SagaState.COMPLETED, completed),
     SagaPath("completed_duplicate_webhooks", SagaState.COMPLETED, completed_duplicate_webhooks),
@@ -162,6 +212,25 @@ PATHS = [
         "cancel_refused_then_completed",
         SagaState.COMPLETED,
         cancel_refused_then_completed,
+        dev_server=True,
+    ),
+    SagaPath(
+        "held_unknown_state_resolved_paid",
+        SagaState.COMPLETED,
+        held_unknown_state_resolved_paid,
+        dev_server=True,
+    ),
+    SagaPath(
+        "unconfirmed_review_then_confirmed",
+        SagaState.COMPLETED,
+        unconfirmed_review_then_confirmed,
+        dev_server=True,
+    ),
+    SagaPath("validation_error_confirmed", SagaState.FAILED, validation_error_confirmed),
+    SagaPath(
+        "resend_skipped_paid_elsewhere",
+        SagaState.FAILED,
+        resend_skipped_paid_elsewhere,
         dev_server=True,
     ),
 ]

@@ -28,10 +28,11 @@ from starter.service.logging import configure_logging
 from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from tests.record_histories import temporal
-from workflows.keys import mass_payout_workflow_id
+from workflows.keys import mass_deal_key, mass_deal_workflow_id, mass_payout_workflow_id
+from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import MassPayoutInput, MassPayoutResult, Recipients
 from workflows.mass_payout import MassPayoutWorkflow
-from workflows.payout_models import CancelInput, ResendPolicy, SagaState
+from workflows.payout_models import CancelInput, ResendPolicy, ResolveInput, SagaState
 
 MASS_HISTORIES = Path(__file__).parent / "histories" / "mass"
 MassSaga = WorkflowHandle[MassPayoutWorkflow, MassPayoutResult]
@@ -81,6 +82,39 @@ async def partial_with_resend(stack: Stack) -> MassSaga:
     )
 
 
+async def held_item_resolved(stack: Stack) -> MassSaga:
+    """One item's withdrawal stays DRAFT in a PARTIAL deal: held, then resolved as paid."""
+    await stack.sandbox.post("/sandbox/config", {"verification": True})
+    addresses = [TRON, TRON[:-4] + "fa11", "TXLAQ63Xg1NAzckPwKHvzw7CSEmLMEqcdj"]
+    request = MassPayoutInput(
+        idempotency_key=uuid.uuid4(),
+        currency="USDT_TRX",
+        recipients=recipients(addresses),
+        poll_interval_seconds=1,
+    )
+    saga = await start(stack, request)
+
+    async def pending() -> str | None:
+        deals = await stack.provider_payouts(kind="mass", state="PENDING_CONFIRMATION")
+        return str(deals[0]["id"]) if deals else None
+
+    deal_id = await eventually(pending, deadline=60)
+    await stack.sandbox.post(f"/sandbox/payouts/{deal_id}/report", {"withdrawals": {"2": "DRAFT"}})
+    await stack.sandbox.post(f"/sandbox/payouts/{deal_id}/confirm")
+
+    async def held() -> bool | None:
+        progress = await saga.query(MassPayoutWorkflow.progress)
+        return True if progress.state == SagaState.NEEDS_REVIEW else None
+
+    await eventually(held, deadline=60)
+    deal = stack.client.get_workflow_handle(
+        mass_deal_workflow_id(mass_deal_key(request.idempotency_key, 0))
+    )
+    decision = ResolveInput(outcome="paid", by="recorder", reason="seen on chain", item=2)
+    await deal.execute_update(MassDealWorkflow.resolve, decision)
+    return saga
+
+
 async def canceled_before_date(stack: Stack) -> MassSaga:
     saga = await start(
         stack,
@@ -104,6 +138,7 @@ async def canceled_before_date(stack: Stack) -> MassSaga:
 PATHS = [
     MassPath("partial_with_resend", SagaState.PARTIAL, partial_with_resend),
     MassPath("canceled_before_date", SagaState.CANCELED, canceled_before_date, dev_server=True),
+    MassPath("held_item_resolved", SagaState.PARTIAL, held_item_resolved, dev_server=True),
 ]
 
 
