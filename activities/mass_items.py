@@ -39,3 +39,18 @@ class ItemOutcome(BaseModel):
     fee: Decimal | None = None
     attempts: int = 0
     provider_id: str | None = None
+
+    @classmethod
+    def unpaid(
+        cls, item: MassItem, state: ItemState, reason: str, attempts: int = 0
+    ) -> ItemOutcome:
+        """How an item ended that the provider never paid: never sent, refused, canceled."""
+        return cls(
+            index=item.index,
+            address=item.address,
+            amount=item.amount,
+            reference=item.reference,
+            state=state,
+            reason=reason,
+            attempts=attempts,
+        )

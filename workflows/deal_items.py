@@ -32,20 +32,7 @@ class DealItems:
     def end(self, items: list[MassItem], state: ItemState, reason: str, attempts: int) -> None:
         """These items end `state` without a word from the provider about each (never sent,
         refused, canceled before sending)."""
-        self.record(
-            [
-                ItemOutcome(
-                    index=item.index,
-                    address=item.address,
-                    amount=item.amount,
-                    reference=item.reference,
-                    state=state,
-                    reason=reason,
-                    attempts=attempts,
-                )
-                for item in items
-            ]
-        )
+        self.record([ItemOutcome.unpaid(item, state, reason, attempts) for item in items])
 
     def with_state(self, state: ItemState) -> list[ItemOutcome]:
         return [o for o in self.outcomes.values() if o.state == state]

@@ -96,14 +96,7 @@ class DealRunner:
             deal.state = SagaState(outcome)
         for item in items:
             self._tally.count(
-                ItemOutcome(
-                    index=item.index,
-                    address=item.address,
-                    amount=item.amount,
-                    reference=item.reference,
-                    state=outcome,
-                    reason=reason,
-                ),
+                ItemOutcome.unpaid(item, outcome, reason),
                 reserved=self._ledger.was_reserved(item.index),
             )
 

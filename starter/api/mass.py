@@ -197,14 +197,9 @@ class MassPayouts:
             if outcomes is None:  # never sent, or its workflow failed: the saga ended its items
                 unsent = unsent or await self._recipients(key)
                 for item in unsent.items(deal.first_item, deal.first_item + deal.items):
-                    yield ItemOutcome(
-                        index=item.index,
-                        address=item.address,
-                        amount=item.amount,
-                        reference=item.reference,
-                        state=ItemState.CANCELED if deal.state == "CANCELED" else ItemState.FAILED,
-                        reason=result.reason or f"deal {deal.state.lower()} before paying",
-                    )
+                    state = ItemState.CANCELED if deal.state == "CANCELED" else ItemState.FAILED
+                    reason = result.reason or f"deal {deal.state.lower()} before paying"
+                    yield ItemOutcome.unpaid(item, state, reason)
                 continue
             for finished in outcomes:
                 yield finished
