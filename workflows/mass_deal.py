@@ -135,7 +135,13 @@ class MassDealWorkflow:
             if self._cancel_due():
                 self._cancel_tried = True
                 reason = self._cancel_reason or "canceled"
-                outcome = await self._attempts.cancel_at_provider(reason)
+                try:
+                    outcome = await self._attempts.cancel_at_provider(reason)
+                except ActivityError as error:  # the deal may be live: follow it, never release
+                    note = f"cancel failed: {error.cause or error}; following the deal to its end"
+                    self._record.timeline.add("api", "cancel", None, note)
+                    self._cancel_refused = True
+                    continue
                 self._cancel_refused = not outcome.accepted
         return final
 
