@@ -12,6 +12,7 @@ key = await mass.start(MassPayoutRequest(currency="USDT_TRX", recipients=recipie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
@@ -45,6 +46,7 @@ from workflows.mass_models import (
 )
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
+from workflows.payout_models import SagaState
 
 __all__ = [  # MassPayoutRequest: also from starter.api
     "MassPayoutRequest",
@@ -187,6 +189,20 @@ class MassPayouts:
     async def result(self, key: uuid.UUID) -> MassPayoutResult:
         """Wait for the mass payout to end (as `Payouts.result`, typed for a mass payout)."""
         return await saga_result(self._handle(key), MassPayoutResult)
+
+    async def items_sent(self, progress: MassProgress) -> int:
+        """How many items of the list the provider has: those of every deal that ended after
+        sending, and of every running deal whose provider deal exists (asked of the deal)."""
+        sent = 0
+        for deal in progress.deals:
+            if deal.state not in ("RUNNING", SagaState.NEEDS_REVIEW):
+                sent += deal.items if deal.attempts else 0  # ended: attempts were sent
+                continue
+            handle = self._client.get_workflow_handle_for(MassDealWorkflow.run, deal.workflow_id)
+            with contextlib.suppress(RPCError):
+                status = await handle.query(MassDealWorkflow.status)
+                sent += deal.items if any(a.provider_id for a in status.attempts) else 0
+        return sent
 
     async def report(self, key: uuid.UUID) -> AsyncIterator[ItemOutcome]:
         """Every item's final outcome, in list order (the saga must have ended)."""

@@ -238,21 +238,25 @@ def _cell(value: object) -> str:
 
 
 async def follow_progress(payouts: Payouts, mass_key: uuid.UUID) -> MassProgress:
-    """A live progress bar with the counts, until the mass payout ends."""
+    """Two live bars until the mass payout ends: items the provider has (their deal was created
+    at the provider) and items that have ended, with the counts per state. The first moves as
+    deals are sent, the second as they end: the provider reports a deal's items together."""
     progress = await payouts.mass.progress(mass_key)
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description:<22}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[detail]}"),
     )
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task(str(progress.state), total=progress.items, detail="")
+        sent = bar.add_task("sent to the provider", total=progress.items, detail="")
+        ended = bar.add_task(str(progress.state), total=progress.items, detail="")
         while True:
+            bar.update(sent, completed=await payouts.mass.items_sent(progress))
             bar.update(
-                task,
+                ended,
                 completed=progress.items - progress.counts.get(ItemState.PENDING, 0),
-                description=str(progress.state),
+                description=f"ended ({progress.state})",
                 detail=", ".join(
                     f"{state.lower()} {count}"
                     for state, count in progress.counts.items()
