@@ -3,8 +3,9 @@
     ledger = ledger_from_settings("sqlite")  # at DEFAULT_LEDGER_PATH unless given a path
     entry = await ledger.reserve(ReserveRequest(key=..., sub_account=..., currency=..., amount=...))
 
-Three adapters share one `Ledger` protocol and one set of semantics: `SqliteLedger` (embedded
-default), `HttpLedger` (the merchant's backend keeps the books) and `NoLedger` (no books).
+Four adapters share one `Ledger` protocol and one set of semantics: `SqliteLedger` (embedded
+default), `PostgresLedger` (books shared by workers on several machines), `HttpLedger` (the
+merchant's backend keeps the books) and `NoLedger` (no books).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from activities.ledger.models import (
     SettleRequest,
 )
 from activities.ledger.no_ledger import NoLedger
+from activities.ledger.postgres_ledger import PostgresLedger
 from activities.ledger.protocol import Ledger
 from activities.ledger.settings import DEFAULT_LEDGER_PATH, ledger_from_settings
 from activities.ledger.shortfall import LedgerShortfall, refusal_text, shortfall_of
@@ -57,6 +59,7 @@ __all__ = [
     "LedgerStateError",
     "LedgerUnavailableError",
     "NoLedger",
+    "PostgresLedger",
     "ReleaseRequest",
     "ReserveRequest",
     "SettleRequest",

@@ -6,12 +6,15 @@ reads the environment (failing at start-up), and `ledger_from_settings` when it 
 
 from __future__ import annotations
 
+from psycopg.conninfo import conninfo_to_dict
+
 from activities.ledger.http_ledger import HttpLedger
 from activities.ledger.no_ledger import NoLedger
+from activities.ledger.postgres_ledger import PostgresLedger
 from activities.ledger.protocol import Ledger
 from activities.ledger.sqlite_ledger import SqliteLedger
 
-LEDGER_KINDS = ("sqlite", "http", "none")
+LEDGER_KINDS = ("sqlite", "postgres", "http", "none")
 DEFAULT_LEDGER_KIND = "sqlite"
 DEFAULT_LEDGER_PATH = ".payouts/ledger.sqlite3"
 
@@ -25,7 +28,9 @@ class LedgerSettingError(ValueError):
         self.reason = reason
 
 
-def ledger_kind(kind: str, *, url: str | None = None, secret: str | None = None) -> str:
+def ledger_kind(
+    kind: str, *, url: str | None = None, secret: str | None = None, dsn: str | None = None
+) -> str:
     """The ledger `kind` names (any case; empty for the default), once the settings it needs
     are there; `LedgerSettingError` otherwise.
 
@@ -47,7 +52,36 @@ def ledger_kind(kind: str, *, url: str | None = None, secret: str | None = None)
             )
         if not url.strip().startswith(("http://", "https://")):
             raise LedgerSettingError("PAYOUTS_LEDGER_URL", f"must be an http(s) URL, got {url!r}")
+    if chosen == "postgres":
+        checked_dsn(dsn)
     return chosen
+
+
+def checked_dsn(dsn: str | None) -> str:
+    """PAYOUTS_LEDGER_DSN, once it reads as a libpq connection string (a postgresql:// URL or
+    key=value pairs); `LedgerSettingError` otherwise. Never echoes it: it may hold a password."""
+    if not dsn or not dsn.strip():
+        raise LedgerSettingError(
+            "PAYOUTS_LEDGER_DSN",
+            "is required with PAYOUTS_LEDGER=postgres, e.g. postgresql://payouts@db-host/payouts",
+        )
+    text = dsn.strip()
+    url = "://" in text
+    if url and not text.startswith(("postgresql://", "postgres://")):
+        raise LedgerSettingError(
+            "PAYOUTS_LEDGER_DSN", "must be a postgresql:// URL or key=value connection string"
+        )
+    try:
+        params = conninfo_to_dict(text)
+    except Exception as error:  # psycopg.ProgrammingError: not a connection string at all
+        reason = " ".join(str(error).split()).replace(text, "<dsn>")
+        raise LedgerSettingError("PAYOUTS_LEDGER_DSN", f"is malformed: {reason}") from None
+    port = str(params.get("port") or "5432")
+    if not all(part.isdigit() and 0 < int(part) < 65536 for part in port.split(",")):
+        raise LedgerSettingError("PAYOUTS_LEDGER_DSN", f"is malformed: port {port!r}")
+    if not url and not params:
+        raise LedgerSettingError("PAYOUTS_LEDGER_DSN", "is malformed: no connection parameters")
+    return text
 
 
 def ledger_from_settings(
@@ -56,12 +90,15 @@ def ledger_from_settings(
     path: str = DEFAULT_LEDGER_PATH,
     url: str | None = None,
     secret: str | None = None,
+    dsn: str | None = None,
 ) -> Ledger:
     """Build the ledger `kind` names; a bad combination raises `LedgerSettingError` (a
     ValueError) naming the variable."""
-    chosen = ledger_kind(kind, url=url, secret=secret)
+    chosen = ledger_kind(kind, url=url, secret=secret, dsn=dsn)
     if chosen == "sqlite":
         return SqliteLedger(path.strip() or DEFAULT_LEDGER_PATH)
+    if chosen == "postgres":
+        return PostgresLedger(checked_dsn(dsn))
     if chosen == "none":
         return NoLedger()
     assert url and secret  # ledger_kind made sure of both for http

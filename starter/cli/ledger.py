@@ -1,18 +1,17 @@
-"""`payouts ledger`: the embedded ledger's operator verbs — balance, fund, entries, release.
+"""`payouts ledger`: the ledger's operator verbs — balance, fund, entries, release.
 
-The books are the SQLite file PAYOUTS_LEDGER_PATH names (`Settings.from_env`). With
-PAYOUTS_LEDGER=http or none they live elsewhere, and every verb says so. Only `release` talks to
+The books are the SQLite file PAYOUTS_LEDGER_PATH names, or the PostgreSQL database of
+PAYOUTS_LEDGER_DSN (`Settings.from_env`, `starter.cli.ledger_books`). With PAYOUTS_LEDGER=http or
+none they live elsewhere, and every verb says so. Only `release` talks to
 Temporal: it releases a reservation only once the saga that holds it has ended or is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -22,10 +21,10 @@ from activities.ledger import (
     LedgerConflictError,
     LedgerRecord,
     LedgerUnavailableError,
-    SqliteLedger,
 )
 from calypso.currencies import CURRENCIES, decimals_of, parse_amount
 from starter.cli.common import CliError, JsonFlag
+from starter.cli.ledger_books import Books, BooksAt, books_at
 from starter.cli.ledger_release import release_entry
 from starter.cli.ledger_views import (
     ITEM_INFIX,
@@ -39,14 +38,10 @@ from starter.cli.ledger_views import (
     view_of,
 )
 from starter.cli.output import emit_json
-from starter.service.settings import Settings, SettingsError
+from starter.service.settings import Settings
 
 ResultT = TypeVar("ResultT")
 PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-ELSEWHERE = {
-    "http": "the merchant's backend keeps the books (PAYOUTS_LEDGER_URL); fund and inspect there",
-    "none": "no books are kept here; the money is tracked elsewhere",
-}
 
 app = typer.Typer(
     help="The embedded ledger: balances, funding, entries, releases.",
@@ -68,12 +63,12 @@ def balance(
     account: AccountOption = None, currency: CurrencyOption = None, as_json: JsonFlag = False
 ) -> None:
     """Available, reserved and settled per sub-account and currency (all when not filtered)."""
-    path = _ledger_path()
+    books = books_at()
     code = currency.upper() if currency else None
     rows = []
-    if path.exists():  # reading never creates the file: nothing funded reads as no balances
-        rows = _with_ledger(path, lambda ledger: ledger.balances(account, code))
-    found = Balances(ledger=str(path), balances=rows)
+    if books.exists():  # reading never creates the file: nothing funded reads as no balances
+        rows = _with_ledger(books, lambda ledger: ledger.balances(account, code))
+    found = Balances(ledger=books.name, balances=rows)
     emit_json(found) if as_json else print_balances(found)
 
 
@@ -97,7 +92,7 @@ def fund(
         raise CliError("reference: must not be empty")
     try:
         result = _with_ledger(
-            _ledger_path(), lambda ledger: ledger.fund_once(ref, sub_account, code, credit)
+            books_at(), lambda ledger: ledger.fund_once(ref, sub_account, code, credit)
         )
     except LedgerConflictError as exc:
         raise CliError(str(exc)) from None
@@ -120,13 +115,13 @@ def entries(
         raise CliError("entries: give a KEY or --account, not both and not neither")
     if limit < 1:
         raise CliError(f"limit: must be at least 1, got {limit}")
-    path = _ledger_path()
-    if not path.exists():
-        raise CliError(f"no ledger at {path} yet: nothing has been funded", exit_code=1)
+    books = books_at()
+    if not books.exists():
+        raise CliError(f"no ledger at {books.name} yet: nothing has been funded", exit_code=1)
     if account is not None:
         code = currency.upper() if currency else None
         totals, records = _with_ledger(
-            path, lambda ledger: ledger.records_of_account(account, code, limit)
+            books, lambda ledger: ledger.records_of_account(account, code, limit)
         )
         found = Entries(
             account=account,
@@ -136,7 +131,7 @@ def entries(
         )
     else:
         assert key is not None
-        found = _with_ledger(path, lambda ledger: _entries_of(ledger, key, limit))
+        found = _with_ledger(books, lambda ledger: _entries_of(ledger, key, limit))
     emit_json(found) if as_json else print_entries(found)
 
 
@@ -150,18 +145,18 @@ def release(
     the saga runs, and for settled money. A mass payout's key releases its reserved items."""
     if not reason.strip():
         raise CliError("reason: say why the reservation is released")
-    path = _ledger_path()
-    if not path.exists():
-        raise CliError(f"no ledger at {path} yet: nothing to release", exit_code=1)
+    books = books_at()
+    if not books.exists():
+        raise CliError(f"no ledger at {books.name} yet: nothing to release", exit_code=1)
     settings = Settings.from_env()
-    done = _with_ledger(path, lambda ledger: release_entry(ledger, settings, key, reason))
+    done = _with_ledger(books, lambda ledger: release_entry(ledger, settings, key, reason))
     emit_json(done) if as_json else print_released(done)
 
 
 # --- the steps --------------------------------------------------------------------------------
 
 
-async def _entries_of(ledger: SqliteLedger, key: str, limit: int) -> Entries:
+async def _entries_of(ledger: Books, key: str, limit: int) -> Entries:
     """The entry `key`, or else the items of the mass payout `key`."""
     record = await ledger.record(key)
     if record is not None:
@@ -188,23 +183,9 @@ def _listing(
 # --- input and settings -----------------------------------------------------------------------
 
 
-def _ledger_path() -> Path:
-    """The embedded ledger's file; a CliError when the books live elsewhere."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError:
-        kind = os.environ.get("PAYOUTS_LEDGER", "").strip().lower()
-        if kind in ELSEWHERE:
-            raise CliError(f"PAYOUTS_LEDGER={kind}: {ELSEWHERE[kind]}") from None
-        raise
-    if settings.ledger in ELSEWHERE:
-        raise CliError(f"PAYOUTS_LEDGER={settings.ledger}: {ELSEWHERE[settings.ledger]}")
-    return Path(settings.ledger_path)
-
-
-def _with_ledger(path: Path, call: Callable[[SqliteLedger], Awaitable[ResultT]]) -> ResultT:
+def _with_ledger(books: BooksAt, call: Callable[[Books], Awaitable[ResultT]]) -> ResultT:
     async def go() -> ResultT:
-        ledger = SqliteLedger(path)
+        ledger = books.open()
         try:
             return await call(ledger)
         finally:

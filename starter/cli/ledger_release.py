@@ -8,18 +8,17 @@ from decimal import Decimal
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.ledger import EntryState, ReleaseRequest, SqliteLedger
+from activities.ledger import EntryState, ReleaseRequest
 from activities.ledger.shortfall import total_of
 from starter.cli.common import CliError
+from starter.cli.ledger_books import Books
 from starter.cli.ledger_views import ITEM_INFIX, Released, saga_of
 from starter.service.settings import Settings
 
 RELEASE_BATCH = 2000  # releases per transaction, as the sagas' batches
 
 
-async def release_entry(
-    ledger: SqliteLedger, settings: Settings, key: str, reason: str
-) -> Released:
+async def release_entry(ledger: Books, settings: Settings, key: str, reason: str) -> Released:
     """Release the entry `key`, or the reserved items of the mass payout `key`."""
     record = await ledger.record(key)
     if record is None:
@@ -54,9 +53,7 @@ async def release_entry(
     )
 
 
-async def _release_items(
-    ledger: SqliteLedger, settings: Settings, key: str, reason: str
-) -> Released:
+async def _release_items(ledger: Books, settings: Settings, key: str, reason: str) -> Released:
     """Every item of the mass payout `key` still reserved (its saga has ended)."""
     prefix = f"{key}{ITEM_INFIX}"
     if not (await ledger.records_under(prefix, 1))[0]:

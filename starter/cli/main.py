@@ -79,6 +79,33 @@ def webhooks(
     asyncio.run(run())
 
 
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8888,
+    ui_origin: Annotated[
+        list[str], typer.Option(help="Origin of the Temporal Web UI allowed to call (CORS).")
+    ] = ["http://127.0.0.1:8233"],  # noqa: B006 - typer reads the default, never mutates it
+    token_env: Annotated[
+        str, typer.Option(help="Variable holding the bearer token callers must send.")
+    ] = "PAYOUTS_CODEC_TOKEN",  # noqa: S107 - a variable's name, not a token
+) -> None:
+    """Serve the Temporal UI's remote codec (POST /encode, /decode) with PAYOUTS_ENCRYPTION_KEYS."""
+    bounded("port", port, 1, 65535)
+    import uvicorn
+
+    from starter.service.codec_server import create_codec_app
+    from starter.service.encryption import EncryptionCodec
+
+    settings = _settings()
+    if not settings.encryption_keys:
+        raise CliError("PAYOUTS_ENCRYPTION_KEYS: set at least one keyId:base64key")
+    # PAYOUTS_CODEC_TOKEN by default (`Settings.codec_token`); another variable if named.
+    token = os.environ.get(token_env, "").strip() or None
+    app_ = create_codec_app(EncryptionCodec(settings.encryption_keys), ui_origin, token)
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
+
+
 @app.command()
 def setup(
     reconcile_every: Annotated[

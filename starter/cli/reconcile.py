@@ -58,7 +58,9 @@ def reconcile(
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the report.")] = 600.0,
 ) -> None:
-    """Compare the provider's payouts, the sagas and the ledger; exit 1 when they disagree."""
+    """Compare the provider's payouts, the sagas and the ledger (a worker runs it).
+
+    Exit codes: 0 they agree, 1 they do not (or the run could not finish), 2 bad input."""
     request = ReconcileInput(since=since_of(since))
     if output is not None and output.suffix.lower() not in FORMATS:
         raise CliError(f"output: {str(output)!r} must end in .json or .csv")
@@ -144,7 +146,7 @@ def write_report(report: ReconcileReport, path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8") as file:
             if FORMATS[path.suffix.lower()] == "json":
                 value = report.model_dump(mode="python")
-                file.write(simplejson.dumps(value, use_decimal=True, default=str, indent=2))
+                file.write(simplejson.dumps(value, use_decimal=True, default=_plain, indent=2))
                 file.write("\n")
                 return
             writer = csv.DictWriter(file, fieldnames=CSV_COLUMNS)
@@ -153,6 +155,12 @@ def write_report(report: ReconcileReport, path: Path) -> None:
     except OSError as exc:
         message = f"output: cannot write {str(path)!r}: {exc.strerror}"
         raise CliError(message, exit_code=OPERATIONAL_FAILURE) from exc
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def print_report(report: ReconcileReport, link: str) -> None:

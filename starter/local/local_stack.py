@@ -24,6 +24,8 @@ from sandbox.server import running_sandbox
 from sandbox.settings import SandboxSettings
 from starter.local.dev_server import DevServer, running_dev_server
 from starter.service.asgi_runner import serve_in_background
+from starter.service.codec_server import create_codec_app
+from starter.service.encryption import EncryptionCodec
 from starter.service.search_attribute_setup import register_search_attributes
 from starter.service.settings import SANDBOX_URL, Settings
 from starter.service.temporal_client import connect
@@ -44,6 +46,17 @@ class LocalPorts:
     ui: int = 8233
     receiver: int = 8711
     sandbox: int = 8710
+    codec: int = 0  # the codec server, with PAYOUTS_ENCRYPTION_KEYS only
+
+
+@dataclass(frozen=True)
+class _DevServerWithCodec(DevServer):
+    """The dev server whose UI decodes encrypted payloads through our codec server."""
+
+    codec_endpoint: str = ""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--ui-codec-endpoint", self.codec_endpoint]
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ async def local_stack(
             log_file=Path(settings.home) / DEV_SERVER_LOG,
             db_file=temporal_db,
         )
+        if settings.encryption_keys:
+            server = await _with_codec_server(settings, server, ports, stack)
         client = await _temporal(settings, server, stack)
         if settings.calypso_api_url == SANDBOX_URL:
             sandbox_settings = replace(
@@ -95,6 +110,20 @@ async def local_stack(
         worker = build_worker(client, activities, settings.task_queue)
         await stack.enter_async_context(worker)
         yield LocalStack(settings, client, f"http://127.0.0.1:{ports.ui}", receiver_url)
+
+
+async def _with_codec_server(
+    settings: Settings, server: DevServer, ports: LocalPorts, stack: contextlib.AsyncExitStack
+) -> DevServer:
+    """Start the codec server (loopback only; the dev UI sends no token, so none is asked) and
+    point the dev server's UI at it. A reused server keeps the UI settings it was started with."""
+    codec = EncryptionCodec(settings.encryption_keys)
+    origins = [f"http://127.0.0.1:{ports.ui}", f"http://localhost:{ports.ui}"]
+    url = await stack.enter_async_context(
+        serve_in_background(create_codec_app(codec, origins, token=None), port=ports.codec)
+    )
+    log.info("codec_server.started", url=url, keys=codec.key_ids)
+    return _DevServerWithCodec(**vars(server), codec_endpoint=url)
 
 
 async def _temporal(

@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     ExternalStorage,
+    PayloadCodec,
     StorageDriver,
     StorageDriverClaim,
     StorageDriverRetrieveContext,
@@ -110,11 +111,14 @@ class LocalDirectoryDriver(StorageDriver):
         return payloads
 
 
-def data_converter(payload_dir: str | Path) -> DataConverter:
+def data_converter(payload_dir: str | Path, codec: PayloadCodec | None = None) -> DataConverter:
     """The pydantic data converter with large payloads offloaded to `payload_dir`
-    (PAYOUTS_PAYLOAD_DIR, `Settings.payload_dir`)."""
+    (PAYOUTS_PAYLOAD_DIR, `Settings.payload_dir`). With a `codec` (the encryption codec), the SDK
+    encodes every payload first and offloads after: what reaches the store is encoded too, and
+    on the way back it is retrieved, then decoded."""
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_codec=codec,
         external_storage=ExternalStorage(
             drivers=[LocalDirectoryDriver(payload_dir)],
             payload_size_threshold=OFFLOAD_THRESHOLD_BYTES,

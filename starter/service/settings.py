@@ -15,6 +15,12 @@ from urllib.parse import urlparse
 
 from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
+from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_keys
+from starter.service.temporal_config import (
+    TemporalAccess,
+    TemporalConfigError,
+    load_temporal_target,
+)
 
 SANDBOX_URL = "http://127.0.0.1:8710"
 SANDBOX_ACCOUNT = "sandbox-account"
@@ -58,6 +64,8 @@ class Settings:
     ledger_path: str = field(default_factory=lambda: str(default_home() / DEFAULT_LEDGER_FILE))
     ledger_url: str | None = None
     ledger_secret: str | None = field(default=None, repr=False)
+    # PAYOUTS_LEDGER_DSN: the PostgreSQL ledger's connection string (may hold a password).
+    ledger_dsn: str | None = field(default=None, repr=False)
     callback_url: str | None = None
     callback_secret: str | None = field(default=None, repr=False)
     callback_store: str = field(
@@ -68,6 +76,11 @@ class Settings:
     home: str = field(default_factory=lambda: str(default_home()))
     # The Temporal Web UI a started payout links to: <ui_url>/namespaces/<ns>/workflows/<id>.
     ui_url: str = DEFAULT_UI_URL
+    # API key, TLS files and gRPC metadata from the SDK's environment configuration.
+    temporal_access: TemporalAccess = field(default_factory=TemporalAccess)
+    # PAYOUTS_ENCRYPTION_KEYS: payloads encrypted with the first, decoded with any (rotation).
+    encryption_keys: tuple[EncryptionKey, ...] = field(default=(), repr=False)
+    codec_token: str | None = field(default=None, repr=False)  # PAYOUTS_CODEC_TOKEN
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -87,6 +100,11 @@ class Settings:
             return value or default
 
         home = _home("PAYOUTS_HOME", env.get("PAYOUTS_HOME", ""))
+        try:
+            temporal = load_temporal_target(env)
+            encryption_keys = parse_keys(env.get("PAYOUTS_ENCRYPTION_KEYS", ""))
+        except (TemporalConfigError, EncryptionKeyError) as error:
+            raise SettingsError(str(error)) from None
         return cls(
             calypso_api_url=_url(
                 "CALYPSO_API_URL", text("CALYPSO_API_URL", defaults.calypso_api_url)
@@ -96,9 +114,9 @@ class Settings:
             calypso_api_secret=text("CALYPSO_API_SECRET", defaults.calypso_api_secret),
             webhook_keys=_key_pairs("CALYPSO_WEBHOOK_KEYS", env.get("CALYPSO_WEBHOOK_KEYS", "")),
             temporal_address=_host_port(
-                "TEMPORAL_ADDRESS", text("TEMPORAL_ADDRESS", defaults.temporal_address)
+                temporal.address_source, temporal.address or defaults.temporal_address
             ),
-            temporal_namespace=text("TEMPORAL_NAMESPACE", defaults.temporal_namespace),
+            temporal_namespace=temporal.namespace or defaults.temporal_namespace,
             task_queue=text("PAYOUTS_TASK_QUEUE", defaults.task_queue),
             poll_interval_seconds=_positive_seconds(
                 "PAYOUTS_POLL_INTERVAL", env.get("PAYOUTS_POLL_INTERVAL", "").strip()
@@ -117,6 +135,7 @@ class Settings:
             ),
             ledger_url=_optional_url("PAYOUTS_LEDGER_URL", env.get("PAYOUTS_LEDGER_URL", "")),
             ledger_secret=env.get("PAYOUTS_LEDGER_SECRET", "").strip() or None,
+            ledger_dsn=env.get("PAYOUTS_LEDGER_DSN", "").strip() or None,
             callback_url=_optional_url("PAYOUTS_CALLBACK_URL", env.get("PAYOUTS_CALLBACK_URL", "")),
             callback_secret=env.get("PAYOUTS_CALLBACK_SECRET", "").strip() or None,
             callback_store=_under_home(
@@ -133,13 +152,18 @@ class Settings:
             ),
             home=str(home),
             ui_url=_url("PAYOUTS_UI_URL", text("PAYOUTS_UI_URL", defaults.ui_url), DEFAULT_UI_URL),
+            temporal_access=temporal.access,
+            encryption_keys=encryption_keys,
+            codec_token=env.get("PAYOUTS_CODEC_TOKEN", "").strip() or None,
         ).checked()
 
     def checked(self) -> Settings:
         """Rules across variables: settings that only make sense together. The ledger's rules
         are the ledger's own (`activities.ledger.settings`)."""
         try:
-            ledger = ledger_kind(self.ledger, url=self.ledger_url, secret=self.ledger_secret)
+            ledger = ledger_kind(
+                self.ledger, url=self.ledger_url, secret=self.ledger_secret, dsn=self.ledger_dsn
+            )
         except LedgerSettingError as error:
             raise SettingsError(f"{error.variable}: {error.reason}") from None
         if self.callback_url and not self.callback_secret:

@@ -55,6 +55,7 @@ async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivitie
         path=settings.ledger_path,
         url=settings.ledger_url,
         secret=settings.ledger_secret,
+        dsn=settings.ledger_dsn,
     )
     async with CalypsoClient(settings.calypso_api_url, settings.credentials) as calypso:
         activities = PayoutActivities(

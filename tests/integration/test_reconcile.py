@@ -87,7 +87,7 @@ async def provider_final(stack: Stack, payout_id: str, state: str) -> None:
 
 
 async def test_a_clean_run_after_normal_payouts_reports_nothing(
-    dev_stack: Stack, dev_server: WorkflowEnvironment
+    dev_stack: Stack, dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     since = window_start()
     singles = [await dev_stack.start(dev_stack.payout()) for _ in range(2)]
@@ -105,11 +105,17 @@ async def test_a_clean_run_after_normal_payouts_reports_nothing(
     assert report.task_queue == dev_stack.task_queue
     assert await discrepancies_attribute(dev_stack, workflow_id) == 0
 
+    output = tmp_path / "report.json"
     ran = await run_payouts(
-        dev_stack, dev_server, "reconcile", "--json", "--since", since.isoformat()
+        dev_stack,
+        dev_server,
+        "reconcile",
+        *("--json", "--since", since.isoformat(), "--output", str(output)),
     )
     assert ran.code == 0, ran.err
     document = json.loads(ran.out)
+    assert json.loads(output.read_text()) == document
+    assert datetime.fromisoformat(document["since"]) == since
     assert (document["total"], document["discrepancies"]) == (0, [])
     assert document["counts"] == {kind.value: 0 for kind in Kind}
     assert document["provider_payouts"] == 2
