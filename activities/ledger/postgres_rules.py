@@ -73,9 +73,12 @@ async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> 
         # Written meanwhile under another sub-account's lock: the next attempt reads it.
         raise LedgerUnavailableError(f"{request.key!r} was written concurrently; try again")
     await tables.adjust_balance(
-        conn, request.sub_account, request.currency, available=-request.amount,
+        conn,
+        request.sub_account,
+        request.currency,
+        available=-request.amount,
         reserved=request.amount,
-    )  # fmt: skip
+    )
     return entry
 
 
@@ -109,9 +112,13 @@ async def settle(conn: tables.Conn, request: SettleRequest, now: datetime) -> Le
         back = entry.amount - spent
     # As on SQLite: the reservation is consumed whole, and available may dip below zero.
     await tables.adjust_balance(
-        conn, entry.sub_account, entry.currency, available=back, reserved=-entry.amount,
+        conn,
+        entry.sub_account,
+        entry.currency,
+        available=back,
+        reserved=-entry.amount,
         settled=spent,
-    )  # fmt: skip
+    )
     settled = entry.model_copy(
         update={
             "state": EntryState.SETTLED,

@@ -4,9 +4,9 @@ Temporal caps a payload at 2 MB (warning from 256 KB) and a history at 50 MB; a 
 list must not travel inline. `ExternalStorage` moves every payload above a threshold to a
 `StorageDriver` and leaves a small reference in history. This driver keeps them as files named by
 their SHA-256 — content-addressed, so storing the same payload twice is one file and a retried
-store is harmless. Multi-machine deployments use the SDK's S3 or GCS drivers instead
-(`temporalio.contrib.aws.s3driver`, `temporalio.contrib.gcp.gcsdriver`); every worker and client
-must see the same store.
+store is harmless. Workers on several machines set PAYOUTS_PAYLOAD_STORE=s3://bucket/prefix
+instead: the SDK's S3 driver (`starter.service.s3_payloads`); every worker and client must see
+the same store.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from temporalio.converter import (
     StorageDriverRetrieveContext,
     StorageDriverStoreContext,
 )
+
+from starter.service.s3_payloads import s3_driver, s3_location
 
 # Far under the 256 KB per-payload warning: a mass payout's deal (1000 items, ~130 KB) is stored
 # outside, so a parent starting 100 deals keeps a small history instead of 100 copies of them.
@@ -111,16 +113,30 @@ class LocalDirectoryDriver(StorageDriver):
         return payloads
 
 
-def data_converter(payload_dir: str | Path, codec: PayloadCodec | None = None) -> DataConverter:
+def data_converter(
+    payload_dir: str | Path, codec: PayloadCodec | None = None, *, store: str | None = None
+) -> DataConverter:
     """The pydantic data converter with large payloads offloaded to `payload_dir`
-    (PAYOUTS_PAYLOAD_DIR, `Settings.payload_dir`). With a `codec` (the encryption codec), the SDK
-    encodes every payload first and offloads after: what reaches the store is encoded too, and
-    on the way back it is retrieved, then decoded."""
+    (PAYOUTS_PAYLOAD_DIR, `Settings.payload_dir`), or to the S3 store `store` names
+    (PAYOUTS_PAYLOAD_STORE, `Settings.payload_store`: `s3://bucket/prefix`). With a `codec` (the
+    encryption codec), the SDK encodes every payload first and offloads after: what reaches the
+    store is encoded too, and on the way back it is retrieved, then decoded."""
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=codec,
-        external_storage=ExternalStorage(
-            drivers=[LocalDirectoryDriver(payload_dir)],
-            payload_size_threshold=OFFLOAD_THRESHOLD_BYTES,
-        ),
+        external_storage=external_storage(payload_dir, store),
+    )
+
+
+def external_storage(payload_dir: str | Path, store: str | None = None) -> ExternalStorage:
+    """Offload to the local directory, or (with `store`) to S3. With S3 the directory stays
+    registered for reading, so payloads stored there before the switch are still found."""
+    local = LocalDirectoryDriver(payload_dir)
+    if not store:
+        return ExternalStorage(drivers=[local], payload_size_threshold=OFFLOAD_THRESHOLD_BYTES)
+    s3 = s3_driver(s3_location(store))
+    return ExternalStorage(
+        drivers=[s3, local],
+        driver_selector=lambda _context, _payload: s3,
+        payload_size_threshold=OFFLOAD_THRESHOLD_BYTES,
     )

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
 from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_keys
+from starter.service.s3_payloads import PayloadStoreError, s3_location
 from starter.service.temporal_config import (
     TemporalAccess,
     TemporalConfigError,
@@ -73,6 +74,9 @@ class Settings:
     )
     callback_retry_hours: float = DEFAULT_CALLBACK_RETRY_HOURS
     payload_dir: str = field(default_factory=lambda: str(default_home() / DEFAULT_PAYLOAD_DIR))
+    # PAYOUTS_PAYLOAD_STORE: `s3://bucket/prefix` for workers on several machines; None: the
+    # local directory above.
+    payload_store: str | None = None
     home: str = field(default_factory=lambda: str(default_home()))
     # The Temporal Web UI a started payout links to: <ui_url>/namespaces/<ns>/workflows/<id>.
     ui_url: str = DEFAULT_UI_URL
@@ -150,6 +154,7 @@ class Settings:
             payload_dir=_under_home(
                 home, "PAYOUTS_PAYLOAD_DIR", text("PAYOUTS_PAYLOAD_DIR", DEFAULT_PAYLOAD_DIR)
             ),
+            payload_store=_payload_store(env.get("PAYOUTS_PAYLOAD_STORE", "")),
             home=str(home),
             ui_url=_url("PAYOUTS_UI_URL", text("PAYOUTS_UI_URL", defaults.ui_url), DEFAULT_UI_URL),
             temporal_access=temporal.access,
@@ -171,6 +176,16 @@ class Settings:
                 "PAYOUTS_CALLBACK_SECRET: required when PAYOUTS_CALLBACK_URL is set"
             )
         return dataclasses.replace(self, ledger=ledger)
+
+
+def _payload_store(value: str) -> str | None:
+    """PAYOUTS_PAYLOAD_STORE: unset for the local directory, or an `s3://bucket/prefix`."""
+    if not value.strip():
+        return None
+    try:
+        return s3_location(value).url
+    except PayloadStoreError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _optional_url(name: str, value: str) -> str | None:

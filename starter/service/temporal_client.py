@@ -22,7 +22,7 @@ from starter.service.settings import Settings
 def payload_converter(settings: Settings) -> DataConverter:
     """The data converter every client and worker of these settings shares."""
     codec = EncryptionCodec(settings.encryption_keys) if settings.encryption_keys else None
-    return data_converter(settings.payload_dir, codec=codec)
+    return data_converter(settings.payload_dir, codec=codec, store=settings.payload_store)
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:

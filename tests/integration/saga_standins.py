@@ -20,6 +20,7 @@ from activities.ledger import (
     SettleRequest,
     SqliteLedger,
 )
+from activities.other_payments import OtherPayments, OtherPaymentsInput
 from activities.payout_models import (
     CreatePayoutInput,
     FetchPayoutInput,
@@ -86,6 +87,11 @@ class StandInProvider:
     async def notify_merchant(self, event: CallbackEvent) -> None:
         self.callbacks.append(event)
 
+    @activity.defn(name="find_other_payments")
+    async def find_other_payments(self, request: OtherPaymentsInput) -> OtherPayments:
+        """The scripted provider pays nobody else: every resend is certainly unpaid."""
+        return OtherPayments()
+
     def worker(self, task_queue: str) -> Worker:
         return Worker(
             self.client,
@@ -99,6 +105,7 @@ class StandInProvider:
                 self.settle_funds,
                 self.release_funds,
                 self.notify_merchant,
+                self.find_other_payments,
             ],
             workflow_runner=workflow_runner(),
         )

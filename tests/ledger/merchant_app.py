@@ -21,6 +21,7 @@ from activities.ledger import (
     LedgerEntry,
     LedgerNotFoundError,
     LedgerStateError,
+    PostgresLedger,
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
@@ -41,7 +42,9 @@ def json_response(status: int, payload: dict[str, Any]) -> Response:
     return Response(wire.dumps(payload), status_code=status, media_type="application/json")
 
 
-def ledger_backend(books: SqliteLedger, secret: str, received: list[Received]) -> FastAPI:
+def ledger_backend(
+    books: SqliteLedger | PostgresLedger, secret: str, received: list[Received]
+) -> FastAPI:
     app = FastAPI()
 
     @app.post("/{operation}")
@@ -70,7 +73,7 @@ def ledger_backend(books: SqliteLedger, secret: str, received: list[Received]) -
     return app
 
 
-async def _apply(books: SqliteLedger, operation: str, payload: Any) -> LedgerEntry:
+async def _apply(books: SqliteLedger | PostgresLedger, operation: str, payload: Any) -> LedgerEntry:
     if operation == "reserve":
         return await books.reserve(ReserveRequest.model_validate(payload))
     if operation == "settle":

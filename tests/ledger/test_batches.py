@@ -1,4 +1,5 @@
-"""Many items at once (a mass payout's): idempotent per item, atomic on the SQLite ledger."""
+"""Many items at once (a mass payout's): idempotent per item, atomic on the SQLite and
+PostgreSQL ledgers."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from activities.ledger import (
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
-    SqliteLedger,
 )
-from tests.ledger.conftest import LOOP, LedgerUnderTest
+from tests.ledger.conftest import LOOP, Books, LedgerUnderTest
 
 pytestmark = LOOP
 
@@ -44,7 +44,7 @@ async def test_batch_moves_each_item_and_repeats_safely(under_test: LedgerUnderT
     assert balance.available == Decimal(10) - Decimal(3) - Decimal("1.51")
 
 
-async def test_sqlite_batch_is_all_or_nothing(books: SqliteLedger) -> None:
+async def test_sqlite_batch_is_all_or_nothing(books: Books) -> None:
     await books.fund("game", "ETH", Decimal(2))
     with pytest.raises(InsufficientLedgerFundsError):
         await books.apply_many([reserve("a", "1"), reserve("b", "1"), reserve("c", "1")])

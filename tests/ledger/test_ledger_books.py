@@ -17,6 +17,7 @@ from activities.ledger import (
     EntryState,
     InsufficientLedgerFundsError,
     LedgerConflictError,
+    PostgresLedger,
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
@@ -26,7 +27,8 @@ from activities.ledger import (
 )
 from starter.api.mass import MassPreview, local_ledger_available
 from starter.service.settings import Settings
-from tests.ledger.conftest import LOOP, LedgerUnderTest
+from tests.ledger.conftest import LOOP, Books, LedgerUnderTest
+from tests.ledger.postgres_server import PostgresServer
 
 pytestmark = LOOP
 D = Decimal
@@ -36,7 +38,7 @@ def reserve(key: str, amount: str, account: str = "ops") -> ReserveRequest:
     return ReserveRequest(key=key, sub_account=account, currency="USDT_TRX", amount=D(amount))
 
 
-async def test_a_reference_funds_once(books: SqliteLedger) -> None:
+async def test_a_reference_funds_once(books: Books) -> None:
     first = await books.fund_once("wire-1", "ops", "USDT_TRX", D("100"))
     again = await books.fund_once("wire-1", "ops", "USDT_TRX", D("100.00"))  # 100 == 100.00
 
@@ -52,7 +54,7 @@ async def test_a_reference_funds_once(books: SqliteLedger) -> None:
     assert (await books.balance("ops", "USDT_TRX")).available == D(100)
 
 
-async def test_balances_lists_every_account_and_currency(books: SqliteLedger) -> None:
+async def test_balances_lists_every_account_and_currency(books: Books) -> None:
     await books.fund_once("a", "ops", "USDT_TRX", D("10"))
     await books.fund_once("b", "ops", "ETH", D("1.5"))
     await books.fund_once("c", "default", "USDT_TRX", D("7"))
@@ -70,9 +72,17 @@ async def test_balances_lists_every_account_and_currency(books: SqliteLedger) ->
     assert [b.sub_account for b in await books.balances(currency="USDT_TRX")] == ["default", "ops"]
 
 
-async def test_entries_by_key_prefix_and_account_with_times(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_entries_by_key_prefix_and_account_with_times(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
     moments = iter(datetime(2026, 5, 1, 9, minute, tzinfo=UTC) for minute in range(60))
-    books = SqliteLedger(tmp_path / "l.sqlite3", clock=lambda: next(moments))
+    books: Books
+    if kind == "sqlite":
+        books = SqliteLedger(tmp_path / "l.sqlite3", clock=lambda: next(moments))
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        books = PostgresLedger(server.new_database(), clock=lambda: next(moments))
     try:
         await books.fund("ops", "USDT_TRX", D(100))
         mass = "0b9c2a31-6f1e-4c1b-9f0e-1a2b3c4d5e6f"
@@ -135,7 +145,7 @@ async def test_a_file_of_the_older_schema_opens_and_gains_the_new_tables(tmp_pat
         await books.close()
 
 
-async def test_a_refused_sqlite_batch_speaks_for_the_whole_batch(books: SqliteLedger) -> None:
+async def test_a_refused_sqlite_batch_speaks_for_the_whole_batch(books: Books) -> None:
     await books.fund("ops", "USDT_TRX", D(5))
     await books.reserve(reserve("already", "1"))  # repeated in the batch: not needed again
     batch = [reserve("already", "1"), *(reserve(f"m/item/{n}", "2") for n in range(4))]
@@ -143,7 +153,8 @@ async def test_a_refused_sqlite_batch_speaks_for_the_whole_batch(books: SqliteLe
         await books.apply_many(batch)
     # Not "3 left, needs 2" as the third item saw it: the batch's 8 against the 4 available.
     assert (refused.value.needed, refused.value.available) == (D(8), D(4))
-    assert refused.value.reserved_in_batch == 0 and refused.value.ledger == "sqlite"
+    assert refused.value.reserved_in_batch == 0
+    assert refused.value.ledger == ("sqlite" if isinstance(books, SqliteLedger) else "postgres")
 
 
 async def test_a_refused_http_batch_says_what_it_kept(under_test: LedgerUnderTest) -> None:
@@ -152,7 +163,8 @@ async def test_a_refused_http_batch_says_what_it_kept(under_test: LedgerUnderTes
         await under_test.ledger.apply_many([reserve(f"m/item/{n}", "1") for n in range(5)])
     kept = 0 if under_test.ledger is under_test.books else 3  # HTTP: one call per item
     assert refused.value.reserved_in_batch == kept
-    assert refused.value.ledger == ("sqlite" if kept == 0 else "http")
+    embedded = "sqlite" if isinstance(under_test.books, SqliteLedger) else "postgres"
+    assert refused.value.ledger == (embedded if kept == 0 else "http")
 
 
 async def test_the_refusal_crosses_the_activity_boundary_with_its_numbers() -> None:

@@ -1,4 +1,4 @@
-"""The semantics every adapter shares, run against SqliteLedger and HttpLedger alike."""
+"""The semantics every adapter shares, run against SqliteLedger, PostgresLedger and HttpLedger."""
 
 from __future__ import annotations
 

@@ -49,7 +49,9 @@ async def test_http_and_none() -> None:
         ("http", {"url": " ", "secret": "s"}, "PAYOUTS_LEDGER_URL"),
         ("http", {"url": "ftp://x", "secret": "s"}, "PAYOUTS_LEDGER_URL"),
         ("http", {"url": "http://x"}, "PAYOUTS_LEDGER_SECRET"),
-        ("postgres", {}, "PAYOUTS_LEDGER must be one of sqlite, http, none"),
+        ("postgres", {}, "PAYOUTS_LEDGER_DSN is required"),
+        ("postgres", {"dsn": "no equals sign"}, "PAYOUTS_LEDGER_DSN is malformed"),
+        ("mysql", {}, "PAYOUTS_LEDGER must be one of sqlite, postgres, http, none"),
     ],
 )
 def test_bad_settings_name_the_variable(kind: str, settings: dict[str, Any], names: str) -> None:
