@@ -68,7 +68,7 @@ class PayoutLedger:
             available=short.available,
             needed=short.needed,
             reference=f"topup-{self._key}",
-            embedded=short.ledger == "sqlite",
+            embedded=short.ledger in ("sqlite", "postgres"),
         )
 
     async def settle(self, paid: Decimal, fee: Decimal | None) -> str | None:
@@ -146,7 +146,7 @@ class ItemLedger:
             available=None if short.available is None else total_of([short.available, held]),
             needed=total_of(amounts),
             reference=f"topup-{self._mass_key}",
-            embedded=short.ledger == "sqlite",
+            embedded=short.ledger in ("sqlite", "postgres"),
             needed_for=items,
         )
 

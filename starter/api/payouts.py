@@ -194,7 +194,10 @@ SAGA_TYPES = {SINGLE_KIND: "SinglePayout", MASS_KIND: "MassPayout"}
 
 async def _summary(execution: WorkflowExecution) -> PayoutSummary:
     attributes = execution.typed_search_attributes
-    memo = await execution.memo()
+    try:
+        memo = await execution.memo()
+    except (KeyError, RuntimeError, ValueError):  # e.g. encrypted, and this client has no key
+        memo = {}
     mass = execution.workflow_type == SAGA_TYPES[MASS_KIND]
     state = attributes.get(sa.PAYOUT_STATE)
     status = execution.status

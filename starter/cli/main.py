@@ -97,11 +97,19 @@ def codec_server(
     from starter.service.codec_server import create_codec_app
     from starter.service.encryption import EncryptionCodec
 
+    for origin in ui_origin:
+        if not origin.startswith(("http://", "https://")) or origin.count("/") > 3:
+            raise CliError(
+                f"ui-origin: expected an origin such as http://127.0.0.1:8233, got {origin!r}"
+            )
     settings = _settings()
     if not settings.encryption_keys:
         raise CliError("PAYOUTS_ENCRYPTION_KEYS: set at least one keyId:base64key")
     # PAYOUTS_CODEC_TOKEN by default (`Settings.codec_token`); another variable if named.
     token = os.environ.get(token_env, "").strip() or None
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        warning = f"{token_env} is not set: anyone reaching {host}:{port} can decode"
+        print(f"payouts: warning: {warning}", file=sys.stderr)
     app_ = create_codec_app(EncryptionCodec(settings.encryption_keys), ui_origin, token)
     uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 

@@ -105,7 +105,7 @@ class Settings:
 
         home = _home("PAYOUTS_HOME", env.get("PAYOUTS_HOME", ""))
         try:
-            temporal = load_temporal_target(env)
+            temporal = load_temporal_target(env, default_file=environ is None)
             encryption_keys = parse_keys(env.get("PAYOUTS_ENCRYPTION_KEYS", ""))
         except (TemporalConfigError, EncryptionKeyError) as error:
             raise SettingsError(str(error)) from None

@@ -51,8 +51,10 @@ class TemporalTarget:
     access: TemporalAccess
 
 
-def load_temporal_target(env: Mapping[str, str]) -> TemporalTarget:
-    """The profile and TEMPORAL_* overrides from `env`; files read and checked now."""
+def load_temporal_target(env: Mapping[str, str], *, default_file: bool = True) -> TemporalTarget:
+    """The profile and TEMPORAL_* overrides from `env`; files read and checked now.
+    `default_file=False`: without TEMPORAL_CONFIG_FILE, no file at all (the SDK would look for
+    its default file under this process's home, whatever `env` says)."""
     profile_name = env.get("TEMPORAL_PROFILE", "").strip() or "default"
     config_file = env.get("TEMPORAL_CONFIG_FILE", "").strip()
     if config_file and not Path(config_file).expanduser().is_file():
@@ -63,6 +65,7 @@ def load_temporal_target(env: Mapping[str, str]) -> TemporalTarget:
     try:
         profile = ClientConfigProfile.load(
             config_source=Path(config_file).expanduser() if config_file else None,
+            disable_file=not (config_file or default_file),
             override_env_vars=dict(env),
         )
     except (RuntimeError, ValueError, OSError) as error:  # the bridge's ConfigError: RuntimeError

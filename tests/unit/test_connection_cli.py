@@ -44,6 +44,7 @@ SHORT_KEY = {"PAYOUTS_ENCRYPTION_KEYS": "k1:c2hvcnQ="}
         (["codec-server"], SHORT_KEY, "payouts: PAYOUTS_ENCRYPTION_KEYS: key 'k1' is 5 bytes"),
         (["worker"], {"TEMPORAL_PROFILE": "nowhere"}, "payouts: TEMPORAL_PROFILE: "),
         (["worker"], NO_FILE, "payouts: TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read"),
+        (["codec-server", "--ui-origin", "ftp://ui"], {}, "payouts: ui-origin: expected an origin"),
     ],
 )
 def test_bad_settings_stop_with_one_line(

@@ -159,3 +159,19 @@ def test_duplicate_key_ids_are_refused_without_echoing_keys() -> None:
     first, second = new_key("k1"), new_key("k1")
     message = bad({"PAYOUTS_ENCRYPTION_KEYS": format_keys([first, second])})
     assert message == "PAYOUTS_ENCRYPTION_KEYS: key id 'k1' appears twice"
+
+
+def test_the_default_profile_file_is_the_process_environments_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default_file = tmp_path / ".config" / "temporalio" / "temporal.toml"
+    default_file.parent.mkdir(parents=True)
+    default_file.write_text('[profile.default]\naddress = "from-home:7233"\n')
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAYOUTS_HOME", str(tmp_path / "payouts"))
+    assert Settings.from_env().temporal_address == "from-home:7233"
+    # An explicit mapping is the whole environment: no file unless it names one.
+    assert Settings.from_env({}).temporal_address == "127.0.0.1:7233"
