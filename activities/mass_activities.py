@@ -29,12 +29,12 @@ from activities.payout_models import (
 )
 from activities.provider_endpoints import MASS_DEAL
 from calypso.client import CalypsoClient
-from calypso.models import (
+from calypso.models import Withdrawal
+from calypso.requests import (
     CreateMassPayoutRequest,
     FeeQuoteItem,
     ListWithdrawalsRequest,
     MassAddress,
-    Withdrawal,
 )
 
 QUOTE_ITEMS_PER_CALL = 500

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from calypso.client import CalypsoClient
-from calypso.models import ListPayoutsRequest, ListWithdrawalsRequest, Page, WireModel
+from calypso.models import Page, WireModel
+from calypso.requests import ListPayoutsRequest, ListWithdrawalsRequest
 
 PAGE_SIZE = 500
 UNPAID = frozenset({"FAILED", "CANCELED"})  # known states in which nothing was or will be paid

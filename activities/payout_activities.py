@@ -35,7 +35,7 @@ from activities.payout_models import (
 )
 from activities.provider_endpoints import SINGLE_PAYOUT
 from calypso.client import CalypsoClient
-from calypso.models import CreatePayoutRequest, FeeQuoteItem
+from calypso.requests import CreatePayoutRequest, FeeQuoteItem
 
 log = structlog.get_logger()
 

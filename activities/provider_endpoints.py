@@ -20,7 +20,7 @@ from activities.payout_models import (
     ProviderPayout,
 )
 from calypso.client import CalypsoClient
-from calypso.models import CancelPayoutRequest
+from calypso.requests import CancelPayoutRequest
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,8 @@ from typing import TypeVar
 from activities.reconcile_findings import beat
 from calypso.client import CalypsoClient
 from calypso.errors import NotFoundError
-from calypso.models import (
-    FINAL_PAYOUT_STATES,
-    ListPayoutsRequest,
-    ListWithdrawalsRequest,
-    MassPayout,
-    Page,
-    Payout,
-    WireModel,
-    Withdrawal,
-)
+from calypso.models import FINAL_PAYOUT_STATES, MassPayout, Page, Payout, WireModel, Withdrawal
+from calypso.requests import ListPayoutsRequest, ListWithdrawalsRequest
 
 PAGE_SIZE = 500
 WITHDRAWALS_PER_PAGE = 1000

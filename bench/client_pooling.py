@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from calypso.client import CalypsoClient, CalypsoCredentials
-from calypso.models import CreatePayoutRequest
+from calypso.requests import CreatePayoutRequest
 from sandbox.server import running_sandbox
 from sandbox.settings import SandboxSettings
 

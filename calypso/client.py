@@ -27,6 +27,15 @@ from calypso.errors import (
 )
 from calypso.models import (
     Account,
+    FeeQuoteResult,
+    MassPayout,
+    Page,
+    Payout,
+    WebhookSubscription,
+    WireModel,
+    Withdrawal,
+)
+from calypso.requests import (
     CancelPayoutRequest,
     CreateMassPayoutRequest,
     CreatePayoutRequest,
@@ -34,16 +43,9 @@ from calypso.models import (
     DeleteWebhookSubscriptionRequest,
     FeeQuoteItem,
     FeeQuoteRequest,
-    FeeQuoteResult,
     ListPayoutsRequest,
     ListWithdrawalsRequest,
-    MassPayout,
-    Page,
-    Payout,
     PayoutLookup,
-    WebhookSubscription,
-    WireModel,
-    Withdrawal,
     WithdrawalLookup,
 )
 from calypso.signing import sign

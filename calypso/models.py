@@ -1,4 +1,4 @@
-"""pydantic v2 models of every Calypso payout, account, tariff and webhook message.
+"""pydantic v2 models of every Calypso response, webhook message and state (requests: `calypso/requests.py`).
 
 Field names are snake_case in Python and camelCase on the wire. Responses ignore unknown fields and
 accept both fee namings (`fee` and the older `calypsoFee`). States stay plain strings on responses
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -87,86 +87,6 @@ class WireModel(BaseModel):
 
 
 # --- requests (docs/provider-api.md §3, §5, §6) ---------------------------------------------------
-
-
-class CreatePayoutRequest(WireModel):
-    deposit_address: str
-    amount: Money
-    currency: str
-    idempotency_key: UuidStr
-    comment: str | None = None
-    execution_date: IsoDatetime | None = None
-    external_id: str | None = None
-
-
-class PayoutLookup(WireModel):
-    """Find a payout (or mass payout) by provider id or by our idempotency key."""
-
-    id: str | None = None
-    idempotency_key: UuidStr | None = None
-
-
-class CancelPayoutRequest(WireModel):
-    deal_id: str
-    idempotency_key: UuidStr | None = None
-    message: str | None = None
-
-
-class ListPayoutsRequest(WireModel):
-    state_names: list[str] | None = None
-    is_execution_date_in_future: bool | None = None
-    page_number: int = 1
-    size: int = 50
-
-
-class MassAddress(WireModel):
-    deposit_address: str
-    amount: Money
-    comment: str | None = None
-
-
-class CreateMassPayoutRequest(WireModel):
-    currency: str
-    mass_addresses: list[MassAddress]
-    idempotency_key: UuidStr
-    name: str | None = None
-    comment: str | None = None
-    execution_date: IsoDatetime | None = None
-    external_id: str | None = None
-
-
-class WithdrawalLookup(WireModel):
-    request_id: str
-
-
-class ListWithdrawalsRequest(WireModel):
-    state_names: list[str] | None = None
-    page_number: int = 1
-    page_size: int = 100
-    deal_id: str | None = None
-    idempotency_key: UuidStr | None = None
-
-
-class FeeQuoteItem(WireModel):
-    base_amount: Money
-    currency: str
-    op_type: Literal["WITHDRAWAL"] = "WITHDRAWAL"
-    fee_type: str | None = None
-
-
-class FeeQuoteRequest(WireModel):
-    items: list[FeeQuoteItem]
-
-
-class CreateWebhookSubscriptionRequest(WireModel):
-    request_id: UuidStr
-    notification_event_types: list[str] = Field(default_factory=list)
-    notification_service_types: list[str] = Field(default_factory=lambda: ["PAYOUT"])
-    url: str
-
-
-class DeleteWebhookSubscriptionRequest(WireModel):
-    request_id: UuidStr
 
 
 # --- responses ------------------------------------------------------------------------------------

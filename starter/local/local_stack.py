@@ -19,7 +19,7 @@ import structlog
 from temporalio.client import Client
 
 from calypso.client import CalypsoClient
-from calypso.models import CreateWebhookSubscriptionRequest
+from calypso.requests import CreateWebhookSubscriptionRequest
 from sandbox.server import running_sandbox
 from sandbox.settings import SandboxSettings
 from starter.local.dev_server import DevServer, running_dev_server

@@ -12,7 +12,7 @@ import pytest
 
 from calypso import wire
 from calypso.client import CalypsoClient, CalypsoCredentials
-from calypso.models import CreateWebhookSubscriptionRequest
+from calypso.requests import CreateWebhookSubscriptionRequest
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.settings import SandboxSettings
 from starter.service.asgi_runner import serve_in_background

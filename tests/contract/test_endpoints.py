@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from calypso import wire
 from calypso.client import CalypsoClient
-from calypso.models import (
+from calypso.requests import (
     CancelPayoutRequest,
     CreateMassPayoutRequest,
     CreatePayoutRequest,

@@ -10,7 +10,7 @@ import pytest
 
 from calypso import errors
 from calypso.client import CalypsoClient
-from calypso.models import CancelPayoutRequest, CreateMassPayoutRequest, MassAddress
+from calypso.requests import CancelPayoutRequest, CreateMassPayoutRequest, MassAddress
 from sandbox.server import SandboxHandle
 from tests.contract.conftest import EVM, TRON, Control, credentials, eventually
 from tests.contract.test_endpoints import payout_request

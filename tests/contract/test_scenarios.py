@@ -6,7 +6,8 @@ import uuid
 from decimal import Decimal
 
 from calypso.client import CalypsoClient
-from calypso.models import CreateMassPayoutRequest, ListWithdrawalsRequest, MassAddress, Payout
+from calypso.models import Payout
+from calypso.requests import CreateMassPayoutRequest, ListWithdrawalsRequest, MassAddress
 from tests.contract.conftest import TRON, Control, eventually
 from tests.contract.test_endpoints import payout_request
 from tests.contract.webhook_inbox import WebhookInbox

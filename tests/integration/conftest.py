@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 from activities.ledger import EntryState, SqliteLedger
 from activities.payout_activities import PayoutActivities
 from calypso.client import CalypsoClient
-from calypso.models import CreateWebhookSubscriptionRequest
+from calypso.requests import CreateWebhookSubscriptionRequest
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.settings import SandboxSettings
 from starter.service.asgi_runner import serve_in_background

@@ -23,7 +23,7 @@ from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from calypso import wire
-from calypso.models import CreateWebhookSubscriptionRequest
+from calypso.requests import CreateWebhookSubscriptionRequest
 from calypso.signing import sign
 from sandbox.server import SandboxHandle
 from starter.api.outcomes import saga_result

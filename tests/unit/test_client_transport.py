@@ -20,7 +20,7 @@ from calypso.errors import (
     OutcomeUnknownError,
     UnexpectedResponseError,
 )
-from calypso.models import CreatePayoutRequest, FeeQuoteItem
+from calypso.requests import CreatePayoutRequest, FeeQuoteItem
 from calypso.signing import sign
 
 CREDENTIALS = CalypsoCredentials(account="acc-1", api_key="pub", api_secret="sec")

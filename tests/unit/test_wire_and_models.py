@@ -9,15 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from calypso import wire
-from calypso.models import (
-    Account,
-    CreatePayoutRequest,
-    MassPayout,
-    Page,
-    Payout,
-    WebhookEvent,
-    Withdrawal,
-)
+from calypso.models import Account, MassPayout, Page, Payout, WebhookEvent, Withdrawal
+from calypso.requests import CreatePayoutRequest
 
 KEY = UUID("5f0c3a52-8f0e-4c55-9b0c-6a1d2b3c4d5e")
 
