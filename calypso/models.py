@@ -1,4 +1,5 @@
-"""pydantic v2 models of every Calypso response, webhook message and state (requests: `calypso/requests.py`).
+"""pydantic v2 models of every Calypso response, webhook message and state; the requests are in
+`calypso/requests.py`.
 
 Field names are snake_case in Python and camelCase on the wire. Responses ignore unknown fields and
 accept both fee namings (`fee` and the older `calypsoFee`). States stay plain strings on responses

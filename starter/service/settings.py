@@ -11,26 +11,37 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
 from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_keys
-from starter.service.s3_payloads import PayloadStoreError, s3_location
+from starter.service.settings_values import (
+    DEFAULT_HOME,
+    _home,
+    _host_port,
+    _key_pairs,
+    _log_level,
+    _optional_url,
+    _payload_store,
+    _positive_hours,
+    _positive_seconds,
+    _under_home,
+    _url,
+)
+from starter.service.settings_values import SANDBOX_URL as SANDBOX_URL  # part of this module's API
+from starter.service.settings_values import SettingsError as SettingsError
 from starter.service.temporal_config import (
     TemporalAccess,
     TemporalConfigError,
     load_temporal_target,
 )
 
-SANDBOX_URL = "http://127.0.0.1:8710"
 SANDBOX_ACCOUNT = "sandbox-account"
 SANDBOX_API_KEY = "sandbox-public-key"
 SANDBOX_API_SECRET = "sandbox-secret-key"  # noqa: S105 - the sandbox's documented default
 # Files live under one absolute home so that every process of a stack, whatever its working
 # directory, finds the same ledger and payload store (README, settings). Relative values of the
 # path variables resolve against PAYOUTS_HOME, never against the working directory.
-DEFAULT_HOME = "~/.payouts"
 DEFAULT_PAYLOAD_DIR = "payloads"
 DEFAULT_LEDGER_FILE = "ledger.sqlite3"
 DEFAULT_CALLBACK_STORE = "callbacks.sqlite3"  # merchant callbacks and their delivery attempts
@@ -40,10 +51,6 @@ DEFAULT_UI_URL = "http://127.0.0.1:8233"  # the Temporal dev server's Web UI (`p
 
 def default_home() -> Path:
     return Path(DEFAULT_HOME).expanduser()
-
-
-class SettingsError(ValueError):
-    """Raised when an environment variable has a value we cannot use; names the variable."""
 
 
 @dataclass(frozen=True)
@@ -176,104 +183,3 @@ class Settings:
                 "PAYOUTS_CALLBACK_SECRET: required when PAYOUTS_CALLBACK_URL is set"
             )
         return dataclasses.replace(self, ledger=ledger)
-
-
-def _payload_store(value: str) -> str | None:
-    """PAYOUTS_PAYLOAD_STORE: unset for the local directory, or an `s3://bucket/prefix`."""
-    if not value.strip():
-        return None
-    try:
-        return s3_location(value).url
-    except PayloadStoreError as error:
-        raise SettingsError(str(error)) from None
-
-
-def _optional_url(name: str, value: str) -> str | None:
-    return _url(name, value.strip()) if value.strip() else None
-
-
-def _url(name: str, value: str, example: str = SANDBOX_URL) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise SettingsError(f"{name}: expected an http(s) URL such as {example}, got {value!r}")
-    return value.rstrip("/")
-
-
-def _host_port(name: str, value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(f"{name}: expected host:port such as 127.0.0.1:7233, got {value!r}")
-    return value
-
-
-def _positive_seconds(name: str, value: str) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a number of seconds, got {value!r}") from None
-    if not seconds > 0:
-        raise SettingsError(f"{name}: must be greater than 0 seconds, got {value!r}")
-    return seconds
-
-
-def _positive_hours(name: str, value: str) -> float | None:
-    if not value:
-        return None
-    try:
-        hours = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a number of hours, e.g. 24, got {value!r}") from None
-    if not 0 < hours <= 87600:  # ten years: beyond that a timedelta overflows soon enough
-        raise SettingsError(f"{name}: must be more than 0 and at most 87600 hours, got {value!r}")
-    return hours
-
-
-def _key_pairs(name: str, value: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for position, item in enumerate(filter(None, (p.strip() for p in value.split(","))), 1):
-        public, sep, secret = item.partition(":")
-        if not sep or not public.strip() or not secret.strip():
-            # Never echo the value: it holds secrets.
-            raise SettingsError(f"{name}: pair {position} is not publicKey:secretKey")
-        pairs[public.strip()] = secret.strip()
-    return pairs
-
-
-def _log_level(name: str, value: str) -> str:
-    level = value.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"{name}: expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
-    return level
-
-
-def _home(name: str, value: str) -> Path:
-    """PAYOUTS_HOME: absolute (or `~`-relative), and a directory if it exists. A relative home
-    would mean one place per working directory: the very thing it exists to prevent."""
-    home = Path(value.strip() or DEFAULT_HOME).expanduser()
-    if not home.is_absolute():
-        raise SettingsError(f"{name}: expected an absolute path such as ~/.payouts, got {value!r}")
-    if _exists(name, home) and not home.is_dir():
-        raise SettingsError(f"{name}: {str(home)!r} exists and is not a directory")
-    return Path(os.path.normpath(home))
-
-
-def _under_home(home: Path, name: str, value: str) -> str:
-    """An absolute path as is (after `~`); a relative one under `home`, whatever the working
-    directory. PAYOUTS_PAYLOAD_DIR must be a directory, PAYOUTS_LEDGER_PATH a file."""
-    path = Path(os.path.normpath(home / Path(value).expanduser()))
-    wants_directory = name == "PAYOUTS_PAYLOAD_DIR"
-    if _exists(name, path) and path.is_dir() != wants_directory:
-        kind = "a directory" if wants_directory else "a file"
-        raise SettingsError(f"{name}: {str(path)!r} exists and is not {kind}")
-    return str(path)
-
-
-def _exists(name: str, path: Path) -> bool:
-    if "\0" in str(path):  # `exists` would say no; opening it later would fail far from here
-        raise SettingsError(f"{name}: a path cannot hold a NUL character, got {str(path)!r}")
-    try:
-        return path.exists()
-    except OSError as error:  # a name too long, no permission
-        raise SettingsError(f"{name}: cannot use {str(path)!r}: {error}") from None
