@@ -13,6 +13,7 @@ import typer
 from starter.cli import callbacks as cli_callbacks
 from starter.cli import ledger as cli_ledger
 from starter.cli import mass as cli_mass
+from starter.cli import mass_progress as cli_mass_progress
 from starter.cli import payouts as cli_payouts
 from starter.cli import reconcile as cli_reconcile
 from starter.cli import resolve as cli_resolve
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 cli_payouts.register(app)
 cli_mass.register(app)
+cli_mass_progress.register(app)
 cli_ledger.register(app)
 cli_reconcile.register(app)
 cli_resolve.register(app)

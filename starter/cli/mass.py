@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from starter.api import InvalidMassListError, MassPayoutRequest, Payouts, checked, parse_mass_csv
 from starter.api.mass import recipients_from_parsed
@@ -19,7 +16,6 @@ from starter.cli import exit_codes
 from starter.cli.common import (
     CliError,
     JsonFlag,
-    KeyArgument,
     bounded,
     key_of,
     needs_worker,
@@ -27,6 +23,7 @@ from starter.cli.common import (
     run_with_payouts,
     when_of,
 )
+from starter.cli.mass_progress import follow_progress
 from starter.cli.output import (
     announce_key,
     announce_started,
@@ -38,31 +35,15 @@ from starter.cli.output import (
 )
 from starter.service.settings import Settings
 from workflows.keys import mass_payout_workflow_id
-from workflows.mass_models import ItemOutcome, ItemState, MassProgress, Recipients
-from workflows.payout_models import FINAL_SAGA_STATES, ResendPolicy
+from workflows.mass_models import MassProgress, Recipients
+from workflows.payout_models import ResendPolicy
 
-REPORT_COLUMNS = [
-    "index",
-    "address",
-    "amount",
-    "reference",
-    "state",
-    "reason",
-    "tx_hash",
-    "fee",
-    "attempts",
-    "provider_id",
-]
-
-
-FOLLOW_POLL_SECONDS = 1.0
 # A list can have thousands of bad rows: the first ones show what is wrong, the count the rest.
 SHOWN_PROBLEMS = 50
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="mass", epilog=exit_codes.HELP)(mass)
-    app.command(name="mass-report")(mass_report)
 
 
 def mass(
@@ -204,66 +185,3 @@ async def _preview_then_start(
     if not yes and not typer.confirm("Start this mass payout?"):
         return None
     return await payouts.mass.start(request)
-
-
-def mass_report(
-    key: KeyArgument,
-    output: Annotated[Path | None, typer.Option(help="Write the CSV here, not stdout.")] = None,
-) -> None:
-    """Write every item's final outcome as CSV (the mass payout must have ended)."""
-    mass_key = key_of(key)
-
-    async def report(payouts: Payouts) -> list[ItemOutcome]:
-        return [item async for item in payouts.mass.report(mass_key)]
-
-    items = run_with_payouts(report)
-    if output is None:
-        write_report(sys.stdout, items)
-        return
-    with output.open("w", newline="") as sink:
-        write_report(sink, items)
-    console.print(f"{len(items)} items written to {output}")
-
-
-def write_report(sink: TextIO, items: list[ItemOutcome]) -> None:
-    """One CSV row per item, in list order, with REPORT_COLUMNS as the header."""
-    writer = csv.writer(sink)
-    writer.writerow(REPORT_COLUMNS)
-    for item in items:
-        writer.writerow([_cell(getattr(item, column)) for column in REPORT_COLUMNS])
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-async def follow_progress(payouts: Payouts, mass_key: uuid.UUID) -> MassProgress:
-    """Two live bars until the mass payout ends: items the provider has (their deal was created
-    at the provider) and items that have ended, with the counts per state. The first moves as
-    deals are sent, the second as they end: the provider reports a deal's items together."""
-    progress = await payouts.mass.progress(mass_key)
-    columns = (
-        TextColumn("{task.description:<22}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-    )
-    with Progress(*columns, console=console) as bar:
-        sent = bar.add_task("sent to the provider", total=progress.items, detail="")
-        ended = bar.add_task(str(progress.state), total=progress.items, detail="")
-        while True:
-            bar.update(sent, completed=await payouts.mass.items_sent(progress))
-            bar.update(
-                ended,
-                completed=progress.items - progress.counts.get(ItemState.PENDING, 0),
-                description=f"ended ({progress.state})",
-                detail=", ".join(
-                    f"{state.lower()} {count}"
-                    for state, count in progress.counts.items()
-                    if count and state != ItemState.PENDING
-                ),
-            )
-            if progress.state in FINAL_SAGA_STATES:
-                return progress
-            await asyncio.sleep(FOLLOW_POLL_SECONDS)
-            progress = await payouts.mass.progress(mass_key)

@@ -23,7 +23,7 @@ from starter.cli.common import (
     run_with_payouts,
     when_of,
 )
-from starter.cli.mass import follow_progress
+from starter.cli.mass_progress import follow_progress
 from starter.cli.output import (
     announce_key,
     announce_started,

@@ -11,7 +11,7 @@ from activities.ledger import EntryState, SqliteLedger
 from starter.api.mass import MassPayoutRequest, recipients_from_parsed
 from starter.api.mass_csv import parse_mass_csv
 from starter.api.payouts import Payouts
-from starter.cli.mass import REPORT_COLUMNS, follow_progress, write_report
+from starter.cli.mass_progress import REPORT_COLUMNS, follow_progress, write_report
 from starter.cli.output import console, print_mass_progress
 from starter.local.local_stack import LocalStack
 from workflows.keys import mass_payout_workflow_id
