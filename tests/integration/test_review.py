@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from temporalio.service import RPCError
 
 from activities.ledger import EntryState
 from starter.api import PayoutEndedError, Payouts
@@ -24,7 +25,8 @@ from tests.integration.mass_support import (
     provider_mass_deals,
     start_mass,
 )
-from workflows.keys import attempt_key
+from workflows.keys import attempt_key, mass_deal_key, mass_deal_workflow_id
+from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import ItemState, MassPayoutResult
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import PayoutResult, ResendPolicy, ResolveInput, SagaState
@@ -192,3 +194,37 @@ async def _deals_pending(stack: Stack) -> list[dict[str, Any]] | None:
     deals = await provider_mass_deals(stack)
     ready = [d for d in deals if d["state"] == "PENDING_CONFIRMATION"]
     return ready or None
+
+
+async def test_a_mass_item_resent_in_the_providers_ui_is_not_resent_again(
+    dev_stack: Stack,
+) -> None:
+    stack = dev_stack
+    request = mass_input(
+        [TRON, FAILS_ONCE],
+        poll_interval_seconds=1,
+        resend=ResendPolicy(max_resends=1, delay_seconds=3),
+    )
+    handle = await start_mass(stack, request)
+    deal = stack.client.get_workflow_handle(
+        mass_deal_workflow_id(mass_deal_key(request.idempotency_key, 0))
+    )
+
+    async def waiting_to_resend() -> bool | None:
+        try:
+            status = await deal.query(MassDealWorkflow.status)
+        except RPCError:  # the deal has not started yet
+            return None
+        return True if status.state == SagaState.WAITING_TO_RESEND else None
+
+    await eventually(waiting_to_resend, deadline=60)
+    # Meanwhile an operator resends the failed item in the provider's UI (and it is paid).
+    ui_payout = {"depositAddress": FAILS_ONCE, "amount": 1, "currency": "USDT_TRX"}
+    await stack.sandbox.post("/sandbox/ui/payouts", ui_payout)
+    result = await saga_result(handle, MassPayoutResult)
+    assert result.state == SagaState.PARTIAL
+    assert result.counts[ItemState.FAILED] == 1
+    assert len(await provider_mass_deals(stack)) == 1, "no resend deal was created"
+    outcomes = (await deal.query(MassDealWorkflow.status)).outcomes
+    assert outcomes[1].reason and "not resent" in outcomes[1].reason
+    assert await ledger_states(stack, request) == [EntryState.SETTLED, EntryState.RELEASED]
