@@ -22,6 +22,7 @@ from calypso.errors import (
     CalypsoError,
     ConnectionFailedError,
     OutcomeUnknownError,
+    ServerError,
     UnexpectedResponseError,
     error_from_response,
 )
@@ -35,6 +36,7 @@ from calypso.models import (
     WireModel,
     Withdrawal,
 )
+from calypso.pacing import CallPacer, retry_after_seconds
 from calypso.requests import (
     CancelPayoutRequest,
     CreateMassPayoutRequest,
@@ -74,9 +76,12 @@ class CalypsoClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        calls_per_second: float | None = None,
     ) -> None:
         self._credentials = credentials
         self._clock = clock
+        # None: no pacing (the provider's 429 and its Retry-After still slow us down).
+        self._pacer = CallPacer(calls_per_second) if calls_per_second else None
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
         )
@@ -188,6 +193,8 @@ class CalypsoClient:
         *,
         with_account: bool = True,
     ) -> Any:
+        if self._pacer is not None:
+            await self._pacer.wait_turn()  # before signing: the timestamp is the send time
         envelope: dict[str, Any] = {}
         if with_account:
             envelope["account"] = self._credentials.account
@@ -208,7 +215,12 @@ class CalypsoClient:
             # Sent (or partly sent) with no answer: the provider may have acted on it.
             raise OutcomeUnknownError(f"{path}: no response: {exc!r}") from exc
         if response.status_code != 200:
-            raise error_from_response(response.status_code, response.content)
+            error = error_from_response(response.status_code, response.content)
+            if isinstance(error, ServerError):  # 429, or a 5xx that says when to come back
+                error.retry_after = retry_after_seconds(
+                    response.headers.get("Retry-After"), now=self._clock()
+                )
+            raise error
         try:
             return wire.loads(response.content)
         except ValueError as exc:

@@ -101,7 +101,13 @@ class TransientError(CalypsoError):
 
 
 class ServerError(TransientError):
-    """Raised on 000, any HTTP 5xx, or 429 (rate limited)."""
+    """Raised on 000, any HTTP 5xx, or 429 (rate limited).
+
+    `retry_after`: the seconds the provider's `Retry-After` header asked us to wait (None when
+    it sent none); the activity boundary makes Temporal's next retry wait that long.
+    """
+
+    retry_after: float | None = None
 
 
 class TimestampError(TransientError):

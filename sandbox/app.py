@@ -13,6 +13,7 @@ from sandbox.api_account import AccountApi
 from sandbox.api_payouts import PayoutApi
 from sandbox.control_input import ControlConflict, ControlInputError, ControlNotFound
 from sandbox.control_inspect import inspect_router
+from sandbox.control_rate import rate_router
 from sandbox.control_report import report_router
 from sandbox.control_settings import settings_router
 from sandbox.control_ui import ui_router
@@ -44,6 +45,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(inspect_router(runtime))
     app.include_router(ui_router(runtime))
     app.include_router(report_router(runtime))
+    app.include_router(rate_router(runtime))
     _add_control_error_handlers(app)
     return app
 

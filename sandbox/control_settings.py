@@ -71,6 +71,7 @@ def settings_router(runtime: SandboxRuntime) -> APIRouter:
                 "verification": c.verification,
                 "webhookTimeScale": c.webhook_time_scale,
                 "itemLimits": c.item_limits,
+                "rateLimitPerSecond": state.rate.limit,
             }
         )
 
@@ -126,6 +127,8 @@ def settings_router(runtime: SandboxRuntime) -> APIRouter:
         for attr, value in changes.items():
             if attr == "item_limits":
                 state.config.item_limits.update(value)
+            elif attr == "rate_limit":
+                state.rate.set_limit(value)
             else:
                 setattr(state.config, attr, value)
         runtime.engine.wake()
@@ -146,7 +149,13 @@ def settings_router(runtime: SandboxRuntime) -> APIRouter:
 
 
 def _config_changes(body: dict[str, Any]) -> dict[str, Any]:
-    known = {"stepDelaySeconds", "verification", "webhookTimeScale", "itemLimits"}
+    known = {
+        "stepDelaySeconds",
+        "verification",
+        "webhookTimeScale",
+        "itemLimits",
+        "rateLimitPerSecond",
+    }
     unknown = set(body) - known
     if unknown:
         raise ControlInputError(f"unknown config field(s): {', '.join(sorted(unknown))}")
@@ -170,4 +179,9 @@ def _config_changes(body: dict[str, Any]) -> dict[str, Any]:
             if read_count(limits, code) < 1:
                 raise ControlInputError(f"itemLimits.{code}: must be at least 1")
         changes["item_limits"] = dict(limits)
+    if "rateLimitPerSecond" in body:  # null: no limit
+        limit = body["rateLimitPerSecond"]
+        if limit is not None and read_count(body, "rateLimitPerSecond") < 1:
+            raise ControlInputError("rateLimitPerSecond: must be an integer >= 1, or null")
+        changes["rate_limit"] = limit
     return changes

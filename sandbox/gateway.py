@@ -55,6 +55,10 @@ async def _serve(
     body = await request.body()
     faults = runtime.state.faults
     entry = _log_entry(request.method, path, body)
+    wait = runtime.state.rate.admit(time.monotonic())
+    if wait is not None:
+        runtime.state.request_log.append(entry)
+        return _rate_limited(runtime.state.rate.limit, wait, entry)
     latency = faults.latency_seconds(path)
     if latency:
         await asyncio.sleep(latency)
@@ -127,6 +131,21 @@ def _error_response(error: ApiError, entry: dict[str, Any]) -> Response:
     )
     body = {"traceId": trace_id, "errorCode": error.code.value, "message": error.message}
     return json_response(body, status_code=error.http_status)
+
+
+def _rate_limited(limit: int | None, wait: int, entry: dict[str, Any]) -> Response:
+    """429 in the provider's error shape; the code is the sandbox's choice (docs/sandbox.md)."""
+    entry["status"] = 429
+    entry["errorCode"] = ErrorCode.INTERNAL.value
+    entry["fault"] = "rateLimit"
+    body = {
+        "traceId": uuid.uuid4().hex,
+        "errorCode": ErrorCode.INTERNAL.value,
+        "message": f"rate limit exceeded: at most {limit} calls per second",
+    }
+    response = json_response(body, status_code=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def _until_client_leaves(request: Request, closing: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ from sandbox import money
 from sandbox.clock import VirtualClock
 from sandbox.currencies import CURRENCIES, Currency
 from sandbox.faults import Faults
+from sandbox.rate_limit import RateLimit
 from sandbox.records import Deal, DealKind, Subscription, Withdrawal
 from sandbox.settings import SandboxSettings
 
@@ -42,6 +43,7 @@ class SandboxState:
         self.settings = settings
         self.clock = VirtualClock()
         self.faults = Faults()
+        self.rate = RateLimit()
         # Ids keep counting across resets so a client still polling an old id never finds
         # a different payout under it.
         self._last_id = FIRST_ID - 1
@@ -67,6 +69,7 @@ class SandboxState:
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.clock.reset()
         self.faults.reset()
+        self.rate.set_limit(None)
 
     def new_id(self) -> str:
         self._last_id += 1

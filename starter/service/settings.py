@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.common import WorkerDeploymentVersion
+
 from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
 from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_keys
 from starter.service.settings_values import (
     DEFAULT_HOME,
+    _deployment_version,
     _home,
     _host_port,
     _key_pairs,
@@ -24,6 +27,7 @@ from starter.service.settings_values import (
     _optional_url,
     _payload_store,
     _positive_hours,
+    _positive_rate,
     _positive_seconds,
     _under_home,
     _url,
@@ -92,6 +96,11 @@ class Settings:
     # PAYOUTS_ENCRYPTION_KEYS: payloads encrypted with the first, decoded with any (rotation).
     encryption_keys: tuple[EncryptionKey, ...] = field(default=(), repr=False)
     codec_token: str | None = field(default=None, repr=False)  # PAYOUTS_CODEC_TOKEN
+    # PAYOUTS_PROVIDER_RATE: provider calls per second across all workers; None: no limit.
+    provider_rate: float | None = None
+    # PAYOUTS_DEPLOYMENT_NAME + PAYOUTS_BUILD_ID: a versioned worker (README, deploying new
+    # code); None: an unversioned worker, as the local stack and the tests run.
+    worker_version: WorkerDeploymentVersion | None = None
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -167,6 +176,12 @@ class Settings:
             temporal_access=temporal.access,
             encryption_keys=encryption_keys,
             codec_token=env.get("PAYOUTS_CODEC_TOKEN", "").strip() or None,
+            provider_rate=_positive_rate(
+                "PAYOUTS_PROVIDER_RATE", env.get("PAYOUTS_PROVIDER_RATE", "").strip()
+            ),
+            worker_version=_deployment_version(
+                env.get("PAYOUTS_DEPLOYMENT_NAME", ""), env.get("PAYOUTS_BUILD_ID", "")
+            ),
         ).checked()
 
     def checked(self) -> Settings:

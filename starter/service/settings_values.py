@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+from temporalio.common import WorkerDeploymentVersion
+
 from starter.service.s3_payloads import PayloadStoreError, s3_location
 
 SANDBOX_URL = "http://127.0.0.1:8710"
@@ -55,6 +57,19 @@ def _positive_seconds(name: str, value: str) -> float | None:
     if not seconds > 0:
         raise SettingsError(f"{name}: must be greater than 0 seconds, got {value!r}")
     return seconds
+
+
+def _positive_rate(name: str, value: str) -> float | None:
+    """A rate in calls per second, e.g. 20 or 0.5; None when unset (no limit)."""
+    if not value:
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}: expected calls per second, e.g. 20, got {value!r}") from None
+    if not 0 < rate < float("inf"):
+        raise SettingsError(f"{name}: must be greater than 0 calls per second, got {value!r}")
+    return rate
 
 
 def _positive_hours(name: str, value: str) -> float | None:
@@ -116,3 +131,17 @@ def _exists(name: str, path: Path) -> bool:
         return path.exists()
     except OSError as error:  # a name too long, no permission
         raise SettingsError(f"{name}: cannot use {str(path)!r}: {error}") from None
+
+
+def _deployment_version(name: str, build_id: str) -> WorkerDeploymentVersion | None:
+    """PAYOUTS_DEPLOYMENT_NAME and PAYOUTS_BUILD_ID: both (a versioned worker) or neither."""
+    name, build_id = name.strip(), build_id.strip()
+    if not name and not build_id:
+        return None
+    if not build_id:
+        raise SettingsError("PAYOUTS_BUILD_ID: required when PAYOUTS_DEPLOYMENT_NAME is set")
+    if not name:
+        raise SettingsError("PAYOUTS_DEPLOYMENT_NAME: required when PAYOUTS_BUILD_ID is set")
+    if "." in name:  # the version's canonical form is <deployment name>.<build id>
+        raise SettingsError(f"PAYOUTS_DEPLOYMENT_NAME: must not contain '.', got {name!r}")
+    return WorkerDeploymentVersion(deployment_name=name, build_id=build_id)

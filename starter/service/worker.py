@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.callback_store_sqlite import SqliteCallbackStore
@@ -57,7 +58,9 @@ async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivitie
         secret=settings.ledger_secret,
         dsn=settings.ledger_dsn,
     )
-    async with CalypsoClient(settings.calypso_api_url, settings.credentials) as calypso:
+    async with CalypsoClient(
+        settings.calypso_api_url, settings.credentials, calls_per_second=settings.provider_rate
+    ) as calypso:
         activities = PayoutActivities(
             calypso,
             ledger,
@@ -73,7 +76,34 @@ async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivitie
             await ledger.close()
 
 
-def build_worker(client: Client, activities: PayoutActivities, task_queue: str) -> Worker:
+def deployment_config(version: WorkerDeploymentVersion | None) -> WorkerDeploymentConfig | None:
+    """Worker Deployment versioning when a version is configured (PAYOUTS_DEPLOYMENT_NAME and
+    PAYOUTS_BUILD_ID), else None: an unversioned worker.
+
+    AUTO_UPGRADE for every workflow: a payout sleeps for weeks, longer than any build lives, so
+    it moves to the current version at its next task; `workflow.patched` keeps its old path
+    replaying there (README, deploying new code). No decorator changes, so no history changes.
+    """
+    if version is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=version,
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+    )
+
+
+def build_worker(
+    client: Client,
+    activities: PayoutActivities,
+    task_queue: str,
+    *,
+    version: WorkerDeploymentVersion | None = None,
+    provider_rate: float | None = None,
+) -> Worker:
+    """`provider_rate`: activities per second across every worker of the task queue (the server
+    enforces it; README, provider rate limit). Ledger and callback activities share the queue,
+    so they count too."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -83,12 +113,26 @@ def build_worker(client: Client, activities: PayoutActivities, task_queue: str) 
             *ReconcileActivities.beside(activities).all(),
         ],
         workflow_runner=workflow_runner(),
+        deployment_config=deployment_config(version),
+        max_task_queue_activities_per_second=provider_rate,
     )
 
 
 async def run_worker(client: Client, settings: Settings) -> None:
     """Run until cancelled (Ctrl-C)."""
     async with payout_activities(settings) as activities:
-        worker = build_worker(client, activities, settings.task_queue)
-        log.info("worker.started", task_queue=settings.task_queue, api=settings.calypso_api_url)
+        worker = build_worker(
+            client,
+            activities,
+            settings.task_queue,
+            version=settings.worker_version,
+            provider_rate=settings.provider_rate,
+        )
+        version = settings.worker_version
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            api=settings.calypso_api_url,
+            version=version.to_canonical_string() if version else None,
+        )
         await worker.run()
