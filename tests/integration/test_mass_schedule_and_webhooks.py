@@ -32,7 +32,9 @@ async def test_a_mass_payout_30_days_out_waits_then_completes(
 ) -> None:
     # The test server's clock may already be ahead of the wall clock: date from its own clock.
     execution_date = (await time_skipping.get_current_time()) + timedelta(days=30)
-    request = mass_input([TRON] * 5, items_per_deal=2, execution_date=execution_date)
+    # One deal: on the time-skipping server, several deals polling at once can meet its race
+    # between firing a timer and a saga canceling it (see test_mass_chunking.py).
+    request = mass_input([TRON] * 5, items_per_deal=5, execution_date=execution_date)
     handle = await start_mass(stack, request)
     result = await finished(handle)
     assert result.state == SagaState.COMPLETED, result.reason
@@ -53,10 +55,10 @@ async def test_a_mass_payout_30_days_out_waits_then_completes(
 
     # The provider saw exactly one create per deal, under the deal keys.
     creates = await mass_creates(stack)
-    assert sorted(call["idempotencyKey"] for call in creates) == sorted(
-        str(mass_deal_key(request.idempotency_key, n)) for n in range(3)
-    )
-    assert len(await provider_mass_deals(stack)) == 3
+    assert [call["idempotencyKey"] for call in creates] == [
+        str(mass_deal_key(request.idempotency_key, 0))
+    ]
+    assert len(await provider_mass_deals(stack)) == 1
 
 
 async def test_duplicated_and_reordered_webhooks_across_deals(dev_stack: Stack) -> None:
