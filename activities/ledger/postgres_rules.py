@@ -1,4 +1,4 @@
-"""The ledger's rules (docs/ledger.md) for PostgresLedger: the same as `sqlite_rules`, with the
+"""The ledger's rules for PostgresLedger: the decisions of `entry_rules`, as on SQLite, with the
 rows a move depends on locked first, since PostgreSQL lets other transactions run meanwhile.
 
 Each function runs inside the caller's transaction and either returns the entry or raises; any
@@ -11,16 +11,13 @@ import decimal
 from datetime import datetime
 from decimal import Decimal
 
+from activities.ledger import entry_rules as rules
 from activities.ledger import postgres_tables as tables
 from activities.ledger.errors import (
     InsufficientLedgerFundsError,
-    LedgerConflictError,
-    LedgerNotFoundError,
-    LedgerStateError,
     LedgerUnavailableError,
 )
 from activities.ledger.models import (
-    EntryState,
     Funding,
     FundingResult,
     LedgerBalance,
@@ -30,7 +27,6 @@ from activities.ledger.models import (
     ReserveRequest,
     SettleRequest,
 )
-from activities.ledger.sqlite_tables import EXACT
 
 LEDGER = "postgres"
 
@@ -46,29 +42,14 @@ async def apply(conn: tables.Conn, request: LedgerRequest, now: datetime) -> Led
 async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> LedgerEntry:
     existing = await tables.read_entry(conn, request.key, lock=True)
     if existing is not None:
-        return _reserved_already(existing, request)
+        return rules.reserved_already(existing, request)
     # The balance row is the sub-account's lock: every reserve on it queues here.
     balance = await tables.read_balance(conn, request.sub_account, request.currency, lock=True)
     # The same key may have been reserved by whoever held the lock before us.
     existing = await tables.read_entry(conn, request.key, lock=True)
     if existing is not None:
-        return _reserved_already(existing, request)
-    if balance.available < request.amount:
-        raise InsufficientLedgerFundsError(
-            sub_account=request.sub_account,
-            currency=request.currency,
-            needed=request.amount,
-            available=balance.available,
-            ledger=LEDGER,
-        )
-    entry = LedgerEntry(
-        key=request.key,
-        sub_account=request.sub_account,
-        currency=request.currency,
-        amount=request.amount,
-        state=EntryState.RESERVED,
-        updated_at=now,
-    )
+        return rules.reserved_already(existing, request)
+    entry = rules.new_reservation(balance, request, now, ledger=LEDGER)
     if not await tables.insert_entry(conn, entry, reserved_at=now):
         # Written meanwhile under another sub-account's lock: the next attempt reads it.
         raise LedgerUnavailableError(f"{request.key!r} was written concurrently; try again")
@@ -82,35 +63,13 @@ async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> 
     return entry
 
 
-def _reserved_already(existing: LedgerEntry, request: ReserveRequest) -> LedgerEntry:
-    if existing.state is EntryState.RELEASED:
-        # Also what stops a late, zombie reserve after compensation left a tombstone.
-        raise LedgerStateError(f"{request.key!r} was released; reserve under a new key")
-    if not existing.same_reservation_as(request):
-        raise LedgerConflictError(
-            f"{request.key!r} is already reserved as {existing.amount} {existing.currency} "
-            f"on {existing.sub_account!r}"
-        )
-    return existing
-
-
 async def settle(conn: tables.Conn, request: SettleRequest, now: datetime) -> LedgerEntry:
     entry = await tables.read_entry(conn, request.key, lock=True)
-    if entry is None:
-        raise LedgerNotFoundError(f"{request.key!r} was never reserved")
-    if entry.state is EntryState.SETTLED:
-        return entry  # the first settlement wins; a repeat only reads it back
-    if entry.state is EntryState.RELEASED:
-        raise LedgerStateError(f"{request.key!r} was released; it cannot be settled")
-    if request.paid_amount > entry.amount:
-        raise LedgerConflictError(
-            f"{request.key!r}: paid {request.paid_amount} but only {entry.amount} was reserved"
-        )
-    assert entry.sub_account is not None and entry.currency is not None  # only tombstones lack them
-    with decimal.localcontext(EXACT):
-        spent = request.paid_amount + request.fee
-        back = entry.amount - spent
-    # As on SQLite: the reservation is consumed whole, and available may dip below zero.
+    done = rules.settled_already(entry, request)
+    if done is not None:
+        return done  # a repeat only reads the first settlement back
+    assert entry is not None and entry.sub_account is not None and entry.currency is not None
+    settled, back, spent = rules.settlement(entry, request, now)
     await tables.adjust_balance(
         conn,
         entry.sub_account,
@@ -118,14 +77,6 @@ async def settle(conn: tables.Conn, request: SettleRequest, now: datetime) -> Le
         available=back,
         reserved=-entry.amount,
         settled=spent,
-    )
-    settled = entry.model_copy(
-        update={
-            "state": EntryState.SETTLED,
-            "paid_amount": request.paid_amount,
-            "fee": request.fee,
-            "updated_at": now,
-        }
     )
     await tables.update_entry(conn, settled)
     return settled
@@ -135,28 +86,19 @@ async def release(conn: tables.Conn, request: ReleaseRequest, now: datetime) -> 
     entry = await tables.read_entry(conn, request.key, lock=True)
     if entry is None:
         # A release before (or instead of) the reserve closes the key with a tombstone.
-        tombstone = LedgerEntry(
-            key=request.key,
-            amount=Decimal(0),
-            state=EntryState.RELEASED,
-            reason=request.reason,
-            updated_at=now,
-        )
+        tombstone = rules.tombstone(request, now)
         if await tables.insert_entry(conn, tombstone, reserved_at=None):
             return tombstone
         entry = await tables.read_entry(conn, request.key, lock=True)  # reserved meanwhile
         assert entry is not None
-    if entry.state is EntryState.RELEASED:
-        return entry
-    if entry.state is EntryState.SETTLED:
-        raise LedgerStateError(f"{request.key!r} was settled; the money has left")
+    done = rules.released_already(entry, request)
+    if done is not None:
+        return done
     assert entry.sub_account is not None and entry.currency is not None
     await tables.adjust_balance(
         conn, entry.sub_account, entry.currency, available=entry.amount, reserved=-entry.amount
     )
-    released = entry.model_copy(
-        update={"state": EntryState.RELEASED, "reason": request.reason, "updated_at": now}
-    )
+    released = rules.released(entry, request, now)
     await tables.update_entry(conn, released)
     return released
 
@@ -171,16 +113,7 @@ async def fund_once(conn: tables.Conn, funding: Funding) -> FundingResult:
         return FundingResult(funding=funding, new=True, balance=balance)
     earlier = await tables.read_funding(conn, funding.reference)
     assert earlier is not None
-    if (earlier.sub_account, earlier.currency, earlier.amount) != (
-        funding.sub_account,
-        funding.currency,
-        funding.amount,
-    ):
-        raise LedgerConflictError(
-            f"reference {funding.reference!r} already funded {earlier.amount} {earlier.currency}"
-            f" to {earlier.sub_account!r} at {earlier.funded_at.isoformat(timespec='seconds')};"
-            " use a new reference for another funding"
-        )
+    rules.same_funding(earlier, funding)
     balance = await tables.read_balance(conn, earlier.sub_account, earlier.currency)
     return FundingResult(funding=earlier, new=False, balance=balance)
 
@@ -197,7 +130,7 @@ async def batch_shortfall(
             and (request.sub_account, request.currency) == pair
             and await tables.read_entry(conn, request.key) is None
         ):
-            with decimal.localcontext(EXACT):
+            with decimal.localcontext(rules.EXACT):
                 needed += request.amount
     balance: LedgerBalance = await tables.read_balance(conn, *pair)
     return InsufficientLedgerFundsError(

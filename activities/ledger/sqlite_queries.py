@@ -10,8 +10,8 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from activities.ledger.entry_rules import EXACT
 from activities.ledger.models import EntryState, EntryTotal, LedgerBalance, LedgerRecord
-from activities.ledger.sqlite_tables import EXACT
 
 _RECORD = (
     "SELECT e.key, e.sub_account, e.currency, e.amount, e.state, e.paid_amount, e.fee,"

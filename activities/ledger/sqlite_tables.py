@@ -16,6 +16,7 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
+from activities.ledger.entry_rules import EXACT
 from activities.ledger.models import EntryState, Funding, LedgerBalance, LedgerEntry
 
 SCHEMA = """
@@ -52,7 +53,6 @@ CREATE TABLE IF NOT EXISTS reservation_times (
 """
 
 # Far more digits than any amount needs; Inexact is trapped, so exceeding them raises.
-EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation])
 
 
 def read_balance(conn: sqlite3.Connection, sub_account: str, currency: str) -> LedgerBalance:
