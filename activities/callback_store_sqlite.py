@@ -9,14 +9,10 @@ schema only ever adds (`IF NOT EXISTS`). `":memory:"` keeps a private store, for
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 
 from activities.callback_store import (
@@ -35,9 +31,10 @@ from activities.callback_store_rows import (
     select_events,
 )
 from activities.callbacks import CallbackEvent
+from activities.sqlite_file import MEMORY as MEMORY  # part of this module's API
+from activities.sqlite_file import SqliteFile
 
 ResultT = TypeVar("ResultT")
-MEMORY = ":memory:"
 
 
 class SqliteCallbackStore:
@@ -45,11 +42,13 @@ class SqliteCallbackStore:
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_seconds: float = 5.0) -> None:
         self.path = str(path)
-        self._busy_timeout_seconds = busy_timeout_seconds
-        # One connection, used by one thread at a time (to_thread may pick any pool thread).
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._closed = False
+        self._file = SqliteFile(
+            self.path,
+            SCHEMA,
+            name="callback store",
+            unavailable=CallbackStoreUnavailableError,
+            busy_timeout_seconds=busy_timeout_seconds,
+        )
 
     async def open(self, event: CallbackEvent, now: datetime) -> StoredCallback:
         def add(conn: sqlite3.Connection) -> StoredCallback:
@@ -88,53 +87,12 @@ class SqliteCallbackStore:
         return await self._run(select, write=False)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._close_blocking)
+        await self._file.close()
 
     async def _run(
         self, operation: Callable[[sqlite3.Connection], ResultT], *, write: bool = True
     ) -> ResultT:
-        return await asyncio.to_thread(self._run_blocking, operation, write)
-
-    def _run_blocking(
-        self, operation: Callable[[sqlite3.Connection], ResultT], write: bool
-    ) -> ResultT:
-        with self._lock:
-            try:
-                conn = self._open()
-                with _transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
-                    return operation(conn)
-            except (sqlite3.Error, OSError) as exc:
-                # Locked past the busy timeout, disk full, unreadable file: a moment or an
-                # operator fixes it, so the activity is retried, never the payout failed.
-                raise CallbackStoreUnavailableError(f"callback store {self.path}: {exc}") from exc
-
-    def _open(self) -> sqlite3.Connection:
-        if self._closed:
-            raise CallbackStoreUnavailableError(f"callback store {self.path} is closed")
-        if self._connection is None:
-            if self.path != MEMORY:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_seconds,
-                isolation_level=None,  # BEGIN / COMMIT are ours
-                check_same_thread=False,  # guarded by self._lock instead
-            )
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-            except sqlite3.Error:
-                conn.close()  # the next call opens afresh
-                raise
-            self._connection = conn
-        return self._connection
-
-    def _close_blocking(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        return await self._file.run(operation, write=write)
 
 
 def _existing(conn: sqlite3.Connection, event_id: str) -> StoredCallback:
@@ -142,15 +100,3 @@ def _existing(conn: sqlite3.Connection, event_id: str) -> StoredCallback:
     if stored is None:  # record() before open(): a bug of the caller, not of the merchant
         raise LookupError(f"callback {event_id!r} is not in the store")
     return stored
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
-    conn.execute(begin)
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -7,12 +7,9 @@ readers carry on meanwhile. sqlite3 blocks, so every call runs in a thread (`asy
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +36,7 @@ from activities.ledger.models import (
     SettleRequest,
     utc_now,
 )
+from activities.sqlite_file import SqliteFile
 
 ResultT = TypeVar("ResultT")
 Operation = Callable[[sqlite3.Connection], ResultT]
@@ -55,13 +53,15 @@ class SqliteLedger:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.path = Path(path)
-        self._busy_timeout_seconds = busy_timeout_seconds
         self._clock = clock
-        # One connection per instance, used by one thread at a time: to_thread may pick any
-        # pool thread, and a sqlite3 connection must not run two transactions at once.
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._closed = False
+        self._file = SqliteFile(
+            self.path,
+            tables.SCHEMA,
+            name="ledger database",
+            unavailable=LedgerUnavailableError,
+            busy_timeout_seconds=busy_timeout_seconds,
+            durable=True,  # money: a commit survives power loss
+        )
 
     async def reserve(self, request: ReserveRequest) -> LedgerEntry:
         now = self._clock()
@@ -169,54 +169,13 @@ class SqliteLedger:
         )
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._close_blocking)
+        await self._file.close()
 
     async def _transaction(self, operation: Operation[ResultT], *, write: bool = True) -> ResultT:
-        return await asyncio.to_thread(self._run_blocking, operation, write)
-
-    def _run_blocking(self, operation: Operation[ResultT], write: bool) -> ResultT:
-        with self._lock:
-            try:
-                conn = self._open()
-                # IMMEDIATE takes the write lock before anything is read; a read-only snapshot
-                # needs no lock in WAL mode, so it does not queue behind writers.
-                with _transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
-                    return operation(conn)
-            except (sqlite3.Error, OSError) as exc:
-                # Locked past the busy timeout, disk full, unreadable file or directory: an
-                # operator or a moment later can fix it, so let Temporal retry, not fail the payout.
-                raise LedgerUnavailableError(f"ledger database {self.path}: {exc}") from exc
-            except ArithmeticError as exc:
-                raise LedgerError(f"amount beyond exact arithmetic: {exc!r}") from exc
-
-    def _open(self) -> sqlite3.Connection:
-        if self._closed:
-            # Retryable on purpose: an activity caught by a worker shutdown runs again elsewhere.
-            raise LedgerUnavailableError(f"ledger {self.path} is closed")
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_seconds,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,  # guarded by self._lock instead
-            )
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")  # money: a commit survives power loss
-                conn.executescript(tables.SCHEMA)
-            except sqlite3.Error:
-                conn.close()  # the next attempt opens afresh
-                raise
-            self._connection = conn
-        return self._connection
-
-    def _close_blocking(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        try:
+            return await self._file.run(operation, write=write)
+        except ArithmeticError as exc:
+            raise LedgerError(f"amount beyond exact arithmetic: {exc!r}") from exc
 
 
 def _check_credit(amount: Decimal) -> None:
@@ -230,15 +189,3 @@ def _apply(conn: sqlite3.Connection, request: LedgerRequest, now: datetime) -> L
     if isinstance(request, SettleRequest):
         return rules.settle(conn, request, now)
     return rules.release(conn, request, now)
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
-    conn.execute(begin)
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:  # SQLite may have rolled back already (e.g. on disk I/O error)
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
