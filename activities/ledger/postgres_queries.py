@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.ledger import postgres_tables as tables
 from activities.ledger.models import EntryState, EntryTotal, LedgerBalance, LedgerRecord
 from activities.ledger.postgres_tables import ENTRY_COLUMNS, Conn
 
@@ -100,15 +101,5 @@ def _totals(rows: list[tuple[Any, ...]]) -> list[EntryTotal]:
 
 
 def _record(row: tuple[Any, ...]) -> LedgerRecord:
-    return LedgerRecord(
-        key=row[0],
-        sub_account=row[1],
-        currency=row[2],
-        amount=row[3],
-        state=EntryState(row[4]),
-        paid_amount=row[5],
-        fee=row[6],
-        reason=row[7],
-        updated_at=row[8],
-        reserved_at=row[9],
-    )
+    """An entry's row (`tables.entry_of`) followed by its reservation time."""
+    return LedgerRecord(**dict(tables.entry_of(row[:9])), reserved_at=row[9])

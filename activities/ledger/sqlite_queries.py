@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from activities.ledger import sqlite_tables as tables
 from activities.ledger.entry_rules import EXACT
 from activities.ledger.models import EntryState, EntryTotal, LedgerBalance, LedgerRecord
 
@@ -123,15 +124,6 @@ def _totals(rows: sqlite3.Cursor) -> list[EntryTotal]:
 
 
 def _record(row: tuple[str, ...]) -> LedgerRecord:
-    return LedgerRecord(
-        key=row[0],
-        sub_account=row[1],
-        currency=row[2],
-        amount=Decimal(row[3]),
-        state=EntryState(row[4]),
-        paid_amount=None if row[5] is None else Decimal(row[5]),
-        fee=None if row[6] is None else Decimal(row[6]),
-        reason=row[7],
-        updated_at=datetime.fromisoformat(row[8]),
-        reserved_at=None if row[9] is None else datetime.fromisoformat(row[9]),
-    )
+    """An entry's row (`tables.entry_of`) followed by its reservation time."""
+    reserved_at = None if row[9] is None else datetime.fromisoformat(row[9])
+    return LedgerRecord(**dict(tables.entry_of(row[:9])), reserved_at=reserved_at)

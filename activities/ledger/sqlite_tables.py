@@ -76,8 +76,11 @@ def read_entry(conn: sqlite3.Connection, key: str) -> LedgerEntry | None:
         " FROM entries WHERE key = ?",
         (key,),
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else entry_of(row)
+
+
+def entry_of(row: tuple[str, ...]) -> LedgerEntry:
+    """An `entries` row (in its column order) as the entry it stores."""
     return LedgerEntry(
         key=row[0],
         sub_account=row[1],
