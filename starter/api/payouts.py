@@ -86,6 +86,11 @@ class Payouts:
         self._settings = settings
         self.mass = MassPayouts(client, settings)
 
+    @property
+    def client(self) -> Client:
+        """The Temporal client these payouts run on."""
+        return self._client
+
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> Payouts:
         settings = settings or Settings.from_env()

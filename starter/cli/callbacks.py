@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowHandle
 
 from activities.callback_store import (
     CallbackSelection,
@@ -23,21 +22,16 @@ from activities.callback_store import (
     StoredCallback,
 )
 from activities.callback_store_sqlite import SqliteCallbackStore
-from starter.api import Payouts
 from starter.cli.common import (
     CliError,
     JsonFlag,
-    NoWorkerError,
     bounded,
     key_of,
-    needs_worker,
-    no_worker_sentence,
-    require_worker,
+    run_on_worker,
 )
 from starter.cli.exit_codes import OPERATIONAL_FAILURE
 from starter.cli.output import console, emit_json
 from starter.service.settings import Settings
-from starter.service.temporal_client import connect
 from workflows.callback_replay import CallbackReplayWorkflow
 from workflows.callback_replay_models import REPLAY_WORKFLOW_PREFIX, CallbackReplayReport
 
@@ -140,41 +134,22 @@ async def _find(
 def _run_replay(
     settings: Settings, selection: CallbackSelection, timeout: float
 ) -> CallbackReplayReport:
-    async def go() -> CallbackReplayReport:
-        client = await connect(settings)
-        payouts = Payouts(client, settings)
-        # The worker sends (it holds the secret): without one, start nothing at all.
-        await require_worker(payouts, "nothing was resent (a worker sends callbacks)")
-        handle = await client.start_workflow(
+    async def start(client: Client) -> WorkflowHandle[Any, CallbackReplayReport]:
+        return await client.start_workflow(
             CallbackReplayWorkflow.run,
             selection,
             id=f"{REPLAY_WORKFLOW_PREFIX}{uuid.uuid4()}",
             task_queue=settings.task_queue,
         )
-        try:
-            async with asyncio.timeout(timeout):
-                return await needs_worker(
-                    payouts, handle.result(), f"replay {handle.id} waits for one"
-                )
-        except TimeoutError:
-            raise CliError(
-                f"replay {handle.id} has not finished after {timeout:g} s; it carries on "
-                "(see it in the Temporal UI)",
-                exit_code=OPERATIONAL_FAILURE,
-            ) from None
 
-    try:
-        return asyncio.run(go())
-    except NoWorkerError as exc:
-        message = f"{no_worker_sentence(settings)}; {exc.then}"
-        raise CliError(message, exit_code=OPERATIONAL_FAILURE) from exc
-    except WorkflowFailureError as exc:
-        raise CliError(f"replay failed: {exc.cause or exc}", exit_code=OPERATIONAL_FAILURE) from exc
-    except RPCError as exc:
-        raise CliError(f"Temporal refused: {exc}", exit_code=OPERATIONAL_FAILURE) from exc
-    except RuntimeError as exc:  # the Temporal client's connection errors
-        message = " ".join(str(exc).split())
-        raise CliError(f"cannot reach Temporal: {message}", exit_code=OPERATIONAL_FAILURE) from exc
+    report, _ = run_on_worker(
+        settings,
+        start,
+        noun="replay",
+        nothing_done="nothing was resent (a worker sends callbacks)",
+        timeout=timeout,
+    )
+    return report
 
 
 def _print_callbacks(found: list[StoredCallback]) -> None:

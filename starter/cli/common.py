@@ -7,10 +7,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from calypso.currencies import parse_amount
@@ -79,6 +85,38 @@ def run_with_payouts(
     except RuntimeError as exc:  # the Temporal client's connection errors
         message = " ".join(str(exc).split())  # one line, whatever the transport said
         raise CliError(f"cannot reach Temporal: {message}", exit_code=OPERATIONAL_FAILURE) from exc
+
+
+def run_on_worker(
+    settings: Settings,
+    start: Callable[[Client], Awaitable[WorkflowHandle[Any, ResultT]]],
+    *,
+    noun: str,
+    nothing_done: str,
+    timeout: float,
+) -> tuple[ResultT, str]:
+    """Start a helper workflow that only a worker can run (it holds the secrets) and wait for
+    its result, at most `timeout` seconds; its result and workflow id. With no worker polling,
+    nothing is started (`nothing_done` says so)."""
+
+    async def go(payouts: Payouts) -> tuple[ResultT, str]:
+        await require_worker(payouts, nothing_done)
+        handle = await start(payouts.client)
+        try:
+            async with asyncio.timeout(timeout):
+                waiting = f"{noun} {handle.id} waits for one"
+                return await needs_worker(payouts, handle.result(), waiting), handle.id
+        except TimeoutError:
+            raise CliError(
+                f"{noun} {handle.id} has not finished after {timeout:g} s; it carries on and "
+                "keeps its result (see it in the Temporal UI)",
+                exit_code=OPERATIONAL_FAILURE,
+            ) from None
+        except WorkflowFailureError as exc:
+            message = f"{noun} failed: {exc.cause or exc}"
+            raise CliError(message, exit_code=OPERATIONAL_FAILURE) from exc
+
+    return run_with_payouts(go, settings=settings)
 
 
 def no_worker_sentence(settings: Settings) -> str:

@@ -7,28 +7,22 @@ the sagas and the ledger agree, 1 when they do not (or the run could not finish)
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import simplejson
 import typer
 from rich.table import Table
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowHandle
 
-from starter.api import Payouts
 from starter.cli.common import (
     CliError,
     JsonFlag,
-    NoWorkerError,
     bounded,
-    needs_worker,
-    no_worker_sentence,
-    require_worker,
+    run_on_worker,
     when_of,
 )
 from starter.cli.exit_codes import OK, OPERATIONAL_FAILURE
@@ -99,46 +93,24 @@ def every_of(text: str) -> timedelta | None:
 def _run(
     settings: Settings, request: ReconcileInput, timeout: float
 ) -> tuple[ReconcileReport, str]:
-    from starter.service.temporal_client import connect
+    """The comparison runs on a worker, next to the provider's secret and the ledger."""
 
-    async def go() -> tuple[ReconcileReport, str]:
-        client = await connect(settings)
-        payouts = Payouts(client, settings)
-        # The comparison runs on a worker, next to the provider's secret and the ledger.
-        await require_worker(payouts, "nothing was compared (a worker compares)")
-        handle = await client.start_workflow(
+    async def start(client: Client) -> WorkflowHandle[Any, ReconcileReport]:
+        return await client.start_workflow(
             ReconcileWorkflow.run,
             request,
             id=f"reconcile-{uuid.uuid4()}",
             task_queue=settings.task_queue,
             static_summary="Reconcile provider, sagas and ledger (payouts reconcile)",
         )
-        try:
-            async with asyncio.timeout(timeout):
-                report = await needs_worker(
-                    payouts, handle.result(), f"reconciliation {handle.id} waits for one"
-                )
-        except TimeoutError:
-            raise CliError(
-                f"reconciliation {handle.id} has not finished after {timeout:g} s; it carries on "
-                "and its result will be the report (see it in the Temporal UI)",
-                exit_code=OPERATIONAL_FAILURE,
-            ) from None
-        return report, handle.id
 
-    try:
-        return asyncio.run(go())
-    except NoWorkerError as exc:
-        message = f"{no_worker_sentence(settings)}; {exc.then}"
-        raise CliError(message, exit_code=OPERATIONAL_FAILURE) from exc
-    except WorkflowFailureError as exc:
-        message = f"the reconciliation failed: {exc.cause or exc}"
-        raise CliError(message, exit_code=OPERATIONAL_FAILURE) from exc
-    except RPCError as exc:
-        raise CliError(f"Temporal refused: {exc}", exit_code=OPERATIONAL_FAILURE) from exc
-    except RuntimeError as exc:  # the Temporal client's connection errors
-        message = " ".join(str(exc).split())
-        raise CliError(f"cannot reach Temporal: {message}", exit_code=OPERATIONAL_FAILURE) from exc
+    return run_on_worker(
+        settings,
+        start,
+        noun="reconciliation",
+        nothing_done="nothing was compared (a worker compares)",
+        timeout=timeout,
+    )
 
 
 def write_report(report: ReconcileReport, path: Path) -> None:
