@@ -21,6 +21,7 @@ class ItemState(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
+    REJECTED = "REJECTED"  # refused by the policy or its screening before anything was sent
     # The provider reported nothing we can act on (no matching withdrawal, a state that is not
     # final or not known): held, never released, settled or resent, until known or resolved.
     NEEDS_REVIEW = "NEEDS_REVIEW"

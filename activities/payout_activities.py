@@ -16,6 +16,7 @@ from temporalio import activity
 
 from activities import other_payments
 from activities import provider_endpoints as endpoints
+from activities.admission import AdmissionActivities
 from activities.boundary import as_application_errors
 from activities.callback_outbox import DEFAULT_RETRY_BUDGET, CallbackActivities, CallbackOutbox
 from activities.callback_store import CallbackStore
@@ -33,7 +34,9 @@ from activities.payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
+from activities.policy import PolicySource
 from activities.provider_endpoints import SINGLE_PAYOUT
+from activities.screening import ScreeningActivities
 from calypso.client import CalypsoClient
 from calypso.requests import CreatePayoutRequest, FeeQuoteItem
 
@@ -52,11 +55,15 @@ class PayoutActivities:
         callback_secret: str | None = None,
         callback_store: CallbackStore | None = None,
         callback_retry: timedelta = DEFAULT_RETRY_BUDGET,
+        policy: PolicySource | None = None,
     ) -> None:
         """`callback_store` keeps every callback and its attempts (the worker passes the
-        PAYOUTS_CALLBACK_STORE one; without it, a private in-memory store); it is closed here."""
+        PAYOUTS_CALLBACK_STORE one; without it, a private in-memory store); it is closed here.
+        `policy`: the operator's policy (PAYOUTS_POLICY); None: no rules, reserve and go."""
         self._client = client
         self._ledger = ledger
+        self.policy = policy or PolicySource(None)
+        self.screening = ScreeningActivities()
         self.callbacks = CallbackOutbox(
             callback_store or SqliteCallbackStore(MEMORY),
             url=callback_url,
@@ -65,12 +72,18 @@ class PayoutActivities:
         )
 
     async def close(self) -> None:
+        await self.screening.close()
         await self.callbacks.close()
         await self.callbacks.store.close()
 
     def with_mass_payouts(self) -> list[Callable[..., Any]]:
         """Every activity of single and mass payouts, sharing this client and ledger."""
-        return [*self.all(), *MassActivities(self._client, self._ledger).all()]
+        return [
+            *self.all(),
+            *MassActivities(self._client, self._ledger).all(),
+            *AdmissionActivities(self._ledger, self.policy).all(),
+            *self.screening.all(),
+        ]
 
     @activity.defn
     async def check_funds(self, request: FundsCheckInput) -> FundsCheck:

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
 
 FUNDS_RECHECK_FIRST = timedelta(seconds=30)
 FUNDS_RECHECK_MAX = timedelta(minutes=15)
-RESCHEDULABLE = (SagaState.RECEIVED, SagaState.SCHEDULED)
+RESCHEDULABLE = (SagaState.RECEIVED, SagaState.WAITING_FOR_APPROVAL, SagaState.SCHEDULED)
 
 
 class ExecutionSchedule:

@@ -99,6 +99,10 @@ class ItemLedger:
         # continues did, and all of them.
         self._reserved: int | None = None
 
+    def mark_reserved(self, stop: int) -> None:
+        """Items [0, stop) are reserved (by the admission step, which reserves them itself)."""
+        self._reserved = stop
+
     def was_reserved(self, index: int) -> bool:
         """Whether item `index` holds a reservation (a refusal leaves the later ones without)."""
         return self._reserved is None or index < self._reserved

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         DealSummary,
         ItemOutcome,
         ItemState,
+        MassItem,
         MassPayoutInput,
     )
     from workflows.mass_tally import MassTally
@@ -58,6 +59,9 @@ class DealRunner:
             room = self._request.max_parallel_deals - len(running)
             while waiting and room > 0 and not self._cancel_requested() and not self._full(started):
                 deal = waiting.pop(0)
+                if not self._items_of(deal):
+                    deal.state = SagaState.REJECTED  # every item refused: nothing to send
+                    continue
                 running[asyncio.create_task(self._run_deal(deal))] = deal
                 started, room = started + 1, room - 1
             if self._cancel_requested() and waiting:
@@ -85,12 +89,7 @@ class DealRunner:
         (FAILED: the last line for a bug or a terminated deal) — end with every item released.
         The release goes to every item (a key never reserved gets a tombstone, closing it); the
         tally counts as released only what the ledger had reserved."""
-        recipients = self._request.recipients
-        items = [
-            item
-            for deal in deals
-            for item in recipients.items(deal.first_item, deal.first_item + deal.items)
-        ]
+        items = [item for deal in deals for item in self._items_of(deal)]
         await self._ledger.release([item.index for item in items], reason)
         for deal in deals:
             deal.state = SagaState(outcome)
@@ -99,6 +98,12 @@ class DealRunner:
                 ItemOutcome.unpaid(item, outcome, reason),
                 reserved=self._ledger.was_reserved(item.index),
             )
+
+    def _items_of(self, deal: DealSummary) -> list[MassItem]:
+        """The deal's items, without those the controls refused (they ended REJECTED)."""
+        items = self._request.recipients.items(deal.first_item, deal.first_item + deal.items)
+        refused = self._tally.refused
+        return [item for item in items if item.index not in refused] if refused else items
 
     def _cancel_requested(self) -> bool:
         return self._schedule.cancel_reason is not None
@@ -122,7 +127,7 @@ class DealRunner:
                 deal_index=deal.index,
                 deal_key=mass_deal_key(request.idempotency_key, deal.index),
                 currency=request.currency,
-                items=request.recipients.items(deal.first_item, deal.first_item + deal.items),
+                items=self._items_of(deal),
                 name=request.name,
                 comment=request.comment,
                 ledger_account=request.ledger_account,

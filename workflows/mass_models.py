@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mass_items import ItemOutcome, ItemState, MassItem
 
+from workflows.approval_models import ApprovalStatus
 from workflows.payout_models import (
     Attempt,
     ResendPolicy,
@@ -90,6 +91,7 @@ class MassResume(BaseModel):
     sent: int
     not_cancelable: list[int]
     timeline: list[TimelineEntry]
+    refused: list[int] = Field(default_factory=list)  # items the controls refused (never paid)
 
 
 class DealInput(BaseModel):
@@ -153,6 +155,9 @@ class MassProgress(BaseModel):
     execution_date: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     undelivered_callbacks: list[str] = Field(default_factory=list)  # as PayoutStatus's
+    policy_version: str | None = None  # as PayoutStatus's
+    requested_by: str | None = None
+    approval: ApprovalStatus | None = None
 
 
 class MassPayoutResult(BaseModel):

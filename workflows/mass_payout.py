@@ -21,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import FundsCheck
     from calypso.currencies import check_execution_date, check_payment
     from workflows.activity_options import CALL
+    from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import DEAL_REVIEW_SIGNAL
     from workflows.ledger_steps import ItemLedger
+    from workflows.mass_controls import admit_list
     from workflows.mass_deal_runner import DealRunner, plan_deals
     from workflows.mass_models import (
         DealReview,
@@ -36,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.mass_tally import MassTally
     from workflows.merchant_notices import undelivered_callbacks
     from workflows.outcomes import ended
+    from workflows.payout_controls import CONTROLS_PATCH, PayoutControls
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
         CancelInput,
@@ -71,6 +74,13 @@ class MassPayoutWorkflow:
         ledger = ItemLedger(request.idempotency_key, self._record.timeline)
         self._ledger = ledger
         self._deals = DealRunner(request, self._record, self._schedule, self._tally, ledger)
+        self._controls = PayoutControls(
+            "mass",
+            str(request.idempotency_key),
+            self._record,
+            self._schedule,
+            request.requested_by,
+        )
 
     @workflow.run
     async def run(self, request: MassPayoutInput) -> MassPayoutResult:
@@ -81,7 +91,12 @@ class MassPayoutWorkflow:
         plan = f"{len(request.recipients)} recipients in {len(self._tally.deals)} deals"
         self._record.set_state(SagaState.RECEIVED, plan)
         try:
-            await self._ledger.reserve(request.ledger_account, request.currency, request.recipients)
+            if workflow.patched(CONTROLS_PATCH):
+                await admit_list(request, self._controls, self._ledger, self._tally)
+            else:
+                await self._ledger.reserve(
+                    request.ledger_account, request.currency, request.recipients
+                )
             await self._schedule.wait_until_due()
             await self._schedule.wait_for_funds(
                 self._check_funds, request.funds_wait_seconds, request.currency
@@ -103,7 +118,11 @@ class MassPayoutWorkflow:
         completed = self._tally.counts[ItemState.COMPLETED]
         everyone = len(self._request.recipients)
         state = SagaState.COMPLETED if completed == everyone else SagaState.PARTIAL
-        return await self._finish(state if completed else SagaState.FAILED, None)
+        return await self._finish(state if completed else SagaState.FAILED, self._refused_note())
+
+    def _refused_note(self) -> str | None:
+        refused = len(self._tally.refused)
+        return f"{refused} items refused by the policy or its screening" if refused else None
 
     # --- query and updates ------------------------------------------------------------------------
 
@@ -143,6 +162,9 @@ class MassPayoutWorkflow:
             execution_date=self._schedule.execution_date,
             timeline=self._record.timeline.entries,
             undelivered_callbacks=undelivered_callbacks(self._record.timeline.entries),
+            policy_version=self._controls.policy_version,
+            requested_by=self._request.requested_by,
+            approval=self._controls.approval_status,
         )
 
     @workflow.update
@@ -164,6 +186,22 @@ class MassPayoutWorkflow:
         )
 
     @workflow.update
+    def approve(self, decision: ApproveInput) -> ApprovalResult:
+        return self._controls.approval.approve(decision)
+
+    @approve.validator
+    def _validate_approve(self, decision: ApproveInput) -> None:
+        self._controls.approval.check_approve(decision)
+
+    @workflow.update
+    def deny(self, decision: DenyInput) -> ApprovalResult:
+        return self._controls.approval.deny(decision)
+
+    @deny.validator
+    def _validate_deny(self, decision: DenyInput) -> None:
+        self._controls.approval.check_deny(decision)
+
+    @workflow.update
     def reschedule(self, request: RescheduleInput) -> RescheduleResult:
         return self._schedule.reschedule(request)
 
@@ -177,7 +215,12 @@ class MassPayoutWorkflow:
         return await workflow.execute_activity_method(
             MassActivities.check_mass_funds,
             MassFundsInput(
-                currency=self._request.currency, amounts=self._request.recipients.amounts
+                currency=self._request.currency,
+                amounts=[
+                    amount
+                    for index, amount in enumerate(self._request.recipients.amounts)
+                    if index not in self._tally.refused
+                ],
             ),
             **CALL,
         )

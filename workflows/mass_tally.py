@@ -30,6 +30,7 @@ class MassTally:
         self.amounts: defaultdict[str, Decimal] = defaultdict(Decimal)
         self.sent = 0  # provider deals created, resends included
         self.not_cancelable: list[int] = []
+        self.refused: set[int] = set()  # items the controls refused: never sent to the provider
 
     @classmethod
     def resumed(cls, resume: MassResume) -> MassTally:
@@ -38,6 +39,7 @@ class MassTally:
         tally.amounts.update(resume.amounts)
         tally.sent = resume.sent
         tally.not_cancelable = resume.not_cancelable
+        tally.refused = set(resume.refused)
         return tally
 
     def resume(self, timeline: list[TimelineEntry]) -> MassResume:
@@ -48,6 +50,7 @@ class MassTally:
             sent=self.sent,
             not_cancelable=self.not_cancelable,
             timeline=timeline,
+            refused=sorted(self.refused),
         )
 
     @property
@@ -64,6 +67,11 @@ class MassTally:
             self.not_cancelable += [
                 o.index for o in result.outcomes if o.state != ItemState.CANCELED
             ]
+
+    def refuse(self, outcome: ItemOutcome, *, reserved: bool) -> None:
+        """An item the controls refused before anything was sent (REJECTED)."""
+        self.refused.add(outcome.index)
+        self.count(outcome, reserved=reserved)
 
     def count(self, outcome: ItemOutcome, *, reserved: bool = True) -> None:
         """One item's end. An unpaid item's amount counts as released only if it had been

@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, PrivateAttr
 
 from calypso.currencies import FieldProblem, check_execution_date, check_payment
+from workflows.approval_models import ApprovalStatus
 
 
 class SagaState(StrEnum):
@@ -24,6 +25,8 @@ class SagaState(StrEnum):
     SCHEDULED = "SCHEDULED"  # waiting for the execution date
     CHECKING_FUNDS = "CHECKING_FUNDS"
     WAITING_FOR_FUNDS = "WAITING_FOR_FUNDS"
+    # The policy (or its screening) asks people to approve: `payouts approve` / `payouts deny`.
+    WAITING_FOR_APPROVAL = "WAITING_FOR_APPROVAL"
     CREATING = "CREATING"
     SUBMITTED = "SUBMITTED"  # the provider has it; following webhooks and polls
     PAYING = "PAYING"  # mass payouts: deals running
@@ -73,6 +76,9 @@ class SagaOptions(BaseModel):
     # How long to keep re-checking a short balance before giving up as insufficient_funds.
     funds_wait_seconds: float = Field(default=3600.0, ge=0)
     idempotency_key: UUID | None = None  # the API generates one when absent
+    # Who asks for this payout (recorded; they may not approve it). Not part of the fingerprint:
+    # the same request from another person is still the same payout.
+    requested_by: str | None = None
     # Set by `starter.api.checked`: the API checks a request once, however many calls it passes.
     _checked: bool = PrivateAttr(default=False)
 
@@ -174,6 +180,11 @@ class PayoutStatus(BaseModel):
     # Merchant callbacks kept UNDELIVERED (refused, or the retry budget spent), as the saga learnt
     # it; `payouts callbacks list` has their state now, `payouts callbacks replay` resends them.
     undelivered_callbacks: list[str] = Field(default_factory=list)
+    # The operator's controls: the policy version the saga was admitted under, who asked, and
+    # the approval it waits for (or waited for).
+    policy_version: str | None = None
+    requested_by: str | None = None
+    approval: ApprovalStatus | None = None
 
 
 class PayoutResult(BaseModel):

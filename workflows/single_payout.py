@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.admission_models import AdmitItem
     from activities.payout_activities import PayoutActivities
     from activities.payout_models import (
         CreatePayoutInput,
@@ -31,11 +32,13 @@ with workflow.unsafe.imports_passed_through():
     from calypso.currencies import check_execution_date, check_payment
     from calypso.models import PayoutState
     from workflows.activity_options import CALL
+    from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import PROVIDER_EVENT_SIGNAL
     from workflows.ledger_steps import PayoutLedger
     from workflows.other_payments import describe_other, other_payments
     from workflows.outcomes import ended
+    from workflows.payout_controls import CONTROLS_PATCH, PayoutControls
     from workflows.payout_models import (
         FINAL_SAGA_STATES,
         CancelInput,
@@ -76,8 +79,17 @@ class SinglePayoutWorkflow:
             timedelta(seconds=request.poll_interval_seconds),
             timedelta(seconds=request.confirmation_wait_seconds),
         )
+        self._controls = PayoutControls(
+            "single",
+            str(request.idempotency_key),
+            self._record,
+            self._schedule,
+            request.requested_by,
+        )
         self._decision: ResolveInput | None = None  # an operator's, on a payout held for review
-        self._view = PayoutView(request, self._record, self._schedule, self._attempts)
+        self._view = PayoutView(
+            request, self._record, self._schedule, self._attempts, self._controls
+        )
 
     @workflow.run
     async def run(self, request: PayoutInput) -> PayoutResult:
@@ -86,7 +98,7 @@ class SinglePayoutWorkflow:
         record.started("single", request.currency, request.external_id, request.execution_date)
         record.set_state(SagaState.RECEIVED, "saga started")
         try:
-            await self._ledger.reserve(request.ledger_account, request.currency, request.amount)
+            await self._admit()
             await self._schedule.wait_until_due()
             fee, how = await self._pay_until_final()
             note = await self._ledger.settle(request.amount, fee)
@@ -185,6 +197,22 @@ class SinglePayoutWorkflow:
             )
 
     @workflow.update
+    def approve(self, decision: ApproveInput) -> ApprovalResult:
+        return self._controls.approval.approve(decision)
+
+    @approve.validator
+    def _validate_approve(self, decision: ApproveInput) -> None:
+        self._controls.approval.check_approve(decision)
+
+    @workflow.update
+    def deny(self, decision: DenyInput) -> ApprovalResult:
+        return self._controls.approval.deny(decision)
+
+    @deny.validator
+    def _validate_deny(self, decision: DenyInput) -> None:
+        self._controls.approval.check_deny(decision)
+
+    @workflow.update
     def reschedule(self, request: RescheduleInput) -> RescheduleResult:
         return self._schedule.reschedule(request)
 
@@ -193,6 +221,29 @@ class SinglePayoutWorkflow:
         self._schedule.check_reschedule(request)
 
     # --- steps ------------------------------------------------------------------------------------
+
+    async def _admit(self) -> None:
+        """Reserve; since the operator's controls, under the policy (screening, approval)."""
+        request = self._request
+        if not workflow.patched(CONTROLS_PATCH):
+            await self._ledger.reserve(request.ledger_account, request.currency, request.amount)
+            return
+        item = AdmitItem(
+            index=0,
+            ledger_key=str(request.idempotency_key),
+            address=request.deposit_address,
+            amount=request.amount,
+        )
+        await self._controls.run(
+            sub_account=request.ledger_account,
+            currency=request.currency,
+            total=request.amount,
+            count=1,
+            execution_date=request.execution_date,
+            batches=iter([[item]]),
+            on_reserved=lambda _: None,
+            on_refused=_released_by_the_run_loop,
+        )
 
     async def _check_funds(self) -> FundsCheck:
         funds: FundsCheck = await workflow.execute_activity_method(
@@ -248,6 +299,10 @@ class SinglePayoutWorkflow:
         """The saga's last step: a paid payout completes the workflow, any other end fails it."""
         await self._record.finish(state, reason)
         return ended(state, reason, self._view.result())
+
+
+async def _released_by_the_run_loop(_refused: dict[int, str], _reserved: bool) -> None:
+    """A single payout's refusal ends the saga; its run loop releases the reservation."""
 
 
 def _check(request: PayoutInput) -> None:

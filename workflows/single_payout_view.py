@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.callbacks import CallbackEvent
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.merchant_notices import undelivered_callbacks
+    from workflows.payout_controls import PayoutControls
     from workflows.payout_models import PayoutInput, PayoutResult, PayoutStatus, SagaState
     from workflows.provider_attempts import ProviderAttempts
     from workflows.saga_record import SagaRecord
@@ -25,12 +26,14 @@ class PayoutView:
         record: SagaRecord,
         schedule: ExecutionSchedule,
         attempts: ProviderAttempts,
+        controls: PayoutControls,
     ) -> None:
         self.quoted_fee: Decimal | None = None  # the latest fee quote, before the provider's
         self._request = request
         self._record = record
         self._schedule = schedule
         self._attempts = attempts
+        self._controls = controls
 
     @property
     def fee(self) -> Decimal | None:
@@ -62,6 +65,9 @@ class PayoutView:
             next_poll_at=self._attempts.next_poll_at,
             timeline=self._record.timeline.entries,
             undelivered_callbacks=undelivered_callbacks(self._record.timeline.entries),
+            policy_version=self._controls.policy_version,
+            requested_by=request.requested_by,
+            approval=self._controls.approval_status,
         )
 
     def result(self) -> PayoutResult:

@@ -17,6 +17,8 @@ from activities.ledger.errors import (
     LedgerNotFoundError,
     LedgerStateError,
     LedgerUnavailableError,
+    LedgerUnsupportedError,
+    SpendingLimitExceededError,
 )
 from activities.ledger.http_ledger import HttpLedger
 from activities.ledger.models import (
@@ -31,12 +33,19 @@ from activities.ledger.models import (
     ReleaseRequest,
     ReserveRequest,
     SettleRequest,
+    SpendingLimit,
 )
 from activities.ledger.no_ledger import NoLedger
 from activities.ledger.postgres_ledger import PostgresLedger
-from activities.ledger.protocol import Ledger
+from activities.ledger.protocol import Ledger, LedgerInsights
 from activities.ledger.settings import DEFAULT_LEDGER_PATH, ledger_from_settings
-from activities.ledger.shortfall import LedgerShortfall, refusal_text, shortfall_of
+from activities.ledger.shortfall import (
+    LedgerShortfall,
+    SpendingLimitHit,
+    limit_of,
+    refusal_text,
+    shortfall_of,
+)
 from activities.ledger.sqlite_ledger import SqliteLedger
 
 __all__ = [
@@ -52,19 +61,25 @@ __all__ = [
     "LedgerConflictError",
     "LedgerEntry",
     "LedgerError",
+    "LedgerInsights",
     "LedgerNotFoundError",
     "LedgerRecord",
     "LedgerRequest",
     "LedgerShortfall",
     "LedgerStateError",
     "LedgerUnavailableError",
+    "LedgerUnsupportedError",
     "NoLedger",
     "PostgresLedger",
     "ReleaseRequest",
     "ReserveRequest",
     "SettleRequest",
+    "SpendingLimit",
+    "SpendingLimitExceededError",
+    "SpendingLimitHit",
     "SqliteLedger",
     "ledger_from_settings",
+    "limit_of",
     "refusal_text",
     "shortfall_of",
 ]

@@ -5,6 +5,8 @@
     ├── LedgerStateError                the entry's state forbids the move (permanent)
     ├── LedgerNotFoundError             settle of a key that was never reserved (permanent)
     ├── InsufficientLedgerFundsError    the sub-account cannot cover the reservation (permanent)
+    ├── SpendingLimitExceededError      the reservation would pass a spending limit (permanent)
+    ├── LedgerUnsupportedError          this ledger cannot do what was asked (permanent)
     └── LedgerUnavailableError          the ledger could not be reached or was busy (retryable)
 
 `LedgerError` itself is raised for answers we cannot act on (an unexpected 4xx, an unreadable
@@ -85,7 +87,74 @@ class InsufficientLedgerFundsError(LedgerError):
         )
 
 
+class SpendingLimitExceededError(LedgerError):
+    """Raised when a reservation would take the sub-account's usage of a spending limit's window
+    past its maximum.
+
+    `usage` is what the window held already (reserved, or settled as paid amount plus fee) and
+    `amount` what the refused reservation needed. A refused batch speaks for itself as a whole,
+    as with `InsufficientLedgerFundsError`: `amount` is what its `items` new reservations on that
+    sub-account and currency need together, and `usage` what the window holds once the batch
+    rolled back.
+    """
+
+    def __init__(
+        self,
+        *,
+        sub_account: str,
+        currency: str,
+        limit_name: str | None,
+        window_seconds: int,
+        max_amount: Decimal,
+        usage: Decimal,
+        amount: Decimal,
+        items: int = 1,
+        ledger: str = "sqlite",
+    ) -> None:
+        label = limit_name or f"{window_seconds}s"
+        needs = "this payout needs" if items == 1 else f"these {items} payouts need"
+        super().__init__(
+            f"spending limit {label} on {sub_account!r} {currency}: {_plain(usage)} used of"
+            f" {_plain(max_amount)}, {needs} {_plain(amount)}"
+        )
+        self.sub_account = sub_account
+        self.currency = currency
+        self.limit_name = limit_name
+        self.window_seconds = window_seconds
+        self.max_amount = max_amount
+        self.usage = usage
+        self.amount = amount
+        self.items = items
+        self.ledger = ledger
+
+    def failure_details(self) -> tuple[dict[str, object], ...]:
+        """The numbers, as `SpendingLimitHit` reads them in the workflow (amounts as text)."""
+        return (
+            {
+                "sub_account": self.sub_account,
+                "currency": self.currency,
+                "limit_name": self.limit_name,
+                "window_seconds": self.window_seconds,
+                "max_amount": str(self.max_amount),
+                "usage": str(self.usage),
+                "amount": str(self.amount),
+                "items": self.items,
+                "ledger": self.ledger,
+            },
+        )
+
+
+class LedgerUnsupportedError(LedgerError):
+    """Raised when the ledger cannot do what was asked: the HTTP ledger and `NoLedger` keep no
+    history here, so they can neither enforce spending limits nor say what was paid before."""
+
+
 class LedgerUnavailableError(LedgerError):
     """Raised on I/O failure: database locked or unreadable, HTTP 5xx, timeout, no connection."""
 
     retryable = True
+
+
+def _plain(amount: Decimal) -> str:
+    # Never exponent notation in a message people read (1E+4 is 10000).
+    return format(amount, "f")

@@ -22,6 +22,7 @@ from activities.ledger.errors import (
     LedgerNotFoundError,
     LedgerStateError,
     LedgerUnavailableError,
+    LedgerUnsupportedError,
 )
 from activities.ledger.models import (
     EntryState,
@@ -38,6 +39,10 @@ from calypso.signing import sign
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # The states a successful answer may carry; anything else means the backend broke the contract
 # (e.g. a 200 with a RELEASED entry for a reserve), and the saga must not act on it.
+UNSUPPORTED = (
+    "the http ledger cannot tell {what}: the merchant's backend keeps the books;"
+    " use PAYOUTS_LEDGER=sqlite or postgres"
+)
 STATES_AFTER = {
     "reserve": {EntryState.RESERVED, EntryState.SETTLED},
     "settle": {EntryState.SETTLED},
@@ -68,6 +73,7 @@ class HttpLedger:
         return f"HttpLedger({self.base_url!r})"  # never the secret
 
     async def reserve(self, request: ReserveRequest) -> LedgerEntry:
+        _refuse_limits([request])
         return await self._post("reserve", request)
 
     async def settle(self, request: SettleRequest) -> LedgerEntry:
@@ -80,6 +86,7 @@ class HttpLedger:
         """One call per item; each is idempotent, so a retried batch redoes nothing twice.
 
         Not atomic: a refusal leaves the items before it applied, and says how many."""
+        _refuse_limits(requests)  # before any item moves
         entries: list[LedgerEntry] = []
         for request in requests:
             try:
@@ -89,12 +96,23 @@ class HttpLedger:
                 raise
         return entries
 
+    async def usage(self, sub_account: str, currency: str, window_seconds: int) -> Decimal:
+        raise LedgerUnsupportedError(UNSUPPORTED.format(what="spending-limit usage"))
+
+    async def paid_before(self, sub_account: str, address: str) -> bool:
+        raise LedgerUnsupportedError(UNSUPPORTED.format(what="whom a sub-account has paid"))
+
     async def close(self) -> None:
         if self._owns_client:
             await self._client.aclose()
 
     async def _post(self, operation: str, request: LedgerRequest) -> LedgerEntry:
-        body = wire.dumps(request.to_wire())
+        payload = request.to_wire()
+        # The contract's reserve body is key, subAccount, currency and amount: limits are
+        # refused above, and the recipient's address is not the merchant backend's to keep.
+        payload.pop("limits", None)
+        payload.pop("address", None)
+        body = wire.dumps(payload)
         headers = {
             "Content-Type": "application/json",
             "Sign": sign(body, self._secret),
@@ -162,3 +180,13 @@ def _decimal(value: object) -> Decimal | None:
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return Decimal(value)
     return None
+
+
+def _refuse_limits(requests: Sequence[LedgerRequest]) -> None:
+    """Spending limits are checked in the transaction that reserves; the merchant's backend
+    does not check them, so a reserve that carries any is refused rather than run unchecked."""
+    if any(isinstance(request, ReserveRequest) and request.limits for request in requests):
+        raise LedgerUnsupportedError(
+            "the http ledger cannot enforce spending limits: the merchant's backend keeps the"
+            " books; use PAYOUTS_LEDGER=sqlite or postgres, or no limits"
+        )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from calypso.models import IsoDatetime, Money, WireModel
 
@@ -26,13 +26,41 @@ class EntryState(StrEnum):
     RELEASED = "RELEASED"
 
 
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A recipient's address, compared exactly as given; a blank one counts as none.
+Address = Annotated[str | None, BeforeValidator(_blank_is_none)]
+
+
+class SpendingLimit(WireModel):
+    """At most `max_amount` of the reservation's currency reserved or paid from its sub-account
+    within any `window_seconds` (docs/ledger.md, "Spending limits"). `name` labels it in
+    refusals ("24h"); without one the window's length does."""
+
+    window_seconds: Annotated[int, Field(gt=0, strict=True)]
+    max_amount: PositiveMoney
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.window_seconds}s"
+
+
 class ReserveRequest(WireModel):
-    """Hold `amount` of the sub-account's available balance for the payout `key`."""
+    """Hold `amount` of the sub-account's available balance for the payout `key`.
+
+    `limits` are checked in the same transaction as the reservation (SQLite and PostgreSQL
+    ledgers only); `address` is the recipient's, kept so that `paid_before` can answer. Both
+    have defaults, so a request recorded before they existed still reads."""
 
     key: Key
     sub_account: Annotated[str, Field(min_length=1)]
     currency: Annotated[str, Field(min_length=1)]
     amount: PositiveMoney
+    limits: list[SpendingLimit] = Field(default_factory=list)
+    address: Address = None
 
 
 class SettleRequest(WireModel):

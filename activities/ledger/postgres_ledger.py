@@ -17,6 +17,7 @@ from typing import TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from activities.ledger import entry_rules
 from activities.ledger import postgres_queries as queries
 from activities.ledger import postgres_rules as rules
 from activities.ledger import postgres_tables as tables
@@ -24,6 +25,7 @@ from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerError,
     LedgerUnavailableError,
+    SpendingLimitExceededError,
 )
 from activities.ledger.models import (
     EntryTotal,
@@ -81,12 +83,18 @@ class PostgresLedger:
         batch = list(requests)
 
         async def apply_all(conn: tables.Conn) -> list[LedgerEntry]:
-            return [await rules.apply(conn, request, now) for request in batch]
+            known = entry_rules.WindowUsage()  # each reserve sees the batch's earlier ones
+            return [await rules.apply(conn, request, now, known) for request in batch]
 
         try:
             return await self._transaction(apply_all)
         except InsufficientLedgerFundsError as refused:
             error = refused
+        except SpendingLimitExceededError as limited:
+            hit = limited
+            raise await self._transaction(
+                lambda conn: rules.batch_limit_hit(conn, batch, hit, now)
+            ) from None
         raise await self._transaction(
             lambda conn: rules.batch_shortfall(conn, batch, error)
         ) from None
@@ -121,6 +129,18 @@ class PostgresLedger:
         self, sub_account: str | None = None, currency: str | None = None
     ) -> list[LedgerBalance]:
         return await self._transaction(lambda conn: queries.balances(conn, sub_account, currency))
+
+    async def usage(self, sub_account: str, currency: str, window_seconds: int) -> Decimal:
+        """What the sub-account's entries in `currency` reserved within the last
+        `window_seconds` count toward a spending limit (see `SqliteLedger.usage`)."""
+        since = entry_rules.window_start(self._clock(), entry_rules.check_window(window_seconds))
+        return await self._transaction(
+            lambda conn: tables.window_usage(conn, sub_account, currency, since)
+        )
+
+    async def paid_before(self, sub_account: str, address: str) -> bool:
+        """Whether the sub-account has a SETTLED entry whose reserve named `address`."""
+        return await self._transaction(lambda conn: queries.paid_before(conn, sub_account, address))
 
     async def entry(self, key: str) -> LedgerEntry | None:
         return await self._transaction(lambda conn: tables.read_entry(conn, key))

@@ -35,6 +35,16 @@ async def balances(
     ]
 
 
+async def paid_before(conn: Conn, sub_account: str, address: str) -> bool:
+    """Whether a SETTLED entry of the sub-account was reserved for `address`."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM ledger_entries WHERE sub_account = %s AND address = %s AND state = %s"
+        " LIMIT 1",
+        (sub_account, address, EntryState.SETTLED.value),
+    )
+    return await cursor.fetchone() is not None
+
+
 async def record(conn: Conn, key: str) -> LedgerRecord | None:
     cursor = await conn.execute(f"{_RECORD} WHERE key = %s", (key,))
     row = await cursor.fetchone()

@@ -16,6 +16,7 @@ from activities.ledger import postgres_tables as tables
 from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerUnavailableError,
+    SpendingLimitExceededError,
 )
 from activities.ledger.models import (
     Funding,
@@ -31,18 +32,29 @@ from activities.ledger.models import (
 LEDGER = "postgres"
 
 
-async def apply(conn: tables.Conn, request: LedgerRequest, now: datetime) -> LedgerEntry:
+async def apply(
+    conn: tables.Conn, request: LedgerRequest, now: datetime, known: rules.WindowUsage
+) -> LedgerEntry:
+    """One request of a batch; `known` carries the spending windows' usage from item to item."""
     if isinstance(request, ReserveRequest):
-        return await reserve(conn, request, now)
+        return await reserve(conn, request, now, known)
     if isinstance(request, SettleRequest):
-        return await settle(conn, request, now)
-    return await release(conn, request, now)
+        entry = await settle(conn, request, now)
+    else:
+        entry = await release(conn, request, now)
+    known.moved(entry.sub_account, entry.currency)
+    return entry
 
 
-async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> LedgerEntry:
+async def reserve(
+    conn: tables.Conn,
+    request: ReserveRequest,
+    now: datetime,
+    known: rules.WindowUsage | None = None,
+) -> LedgerEntry:
     existing = await tables.read_entry(conn, request.key, lock=True)
     if existing is not None:
-        return rules.reserved_already(existing, request)
+        return rules.reserved_already(existing, request)  # a repeat: no limit applies again
     # The balance row is the sub-account's lock: every reserve on it queues here.
     balance = await tables.read_balance(conn, request.sub_account, request.currency, lock=True)
     # The same key may have been reserved by whoever held the lock before us.
@@ -50,7 +62,16 @@ async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> 
     if existing is not None:
         return rules.reserved_already(existing, request)
     entry = rules.new_reservation(balance, request, now, ledger=LEDGER)
-    if not await tables.insert_entry(conn, entry, reserved_at=now):
+    # Only a funded sub-account gets this far, so its balance row exists and is locked: every
+    # reservation on it that committed before is visible to the reads below (READ COMMITTED
+    # reads each statement afresh), and none can commit until this one does.
+    known = known if known is not None else rules.WindowUsage()
+    usages = [
+        await window_usage(conn, known, request, limit.window_seconds, now)
+        for limit in request.limits
+    ]
+    rules.within_limits(request, usages, ledger=LEDGER)
+    if not await tables.insert_entry(conn, entry, reserved_at=now, address=request.address):
         # Written meanwhile under another sub-account's lock: the next attempt reads it.
         raise LedgerUnavailableError(f"{request.key!r} was written concurrently; try again")
     await tables.adjust_balance(
@@ -60,7 +81,24 @@ async def reserve(conn: tables.Conn, request: ReserveRequest, now: datetime) -> 
         available=-request.amount,
         reserved=request.amount,
     )
+    known.reserved(request.sub_account, request.currency, request.amount)
     return entry
+
+
+async def window_usage(
+    conn: tables.Conn,
+    known: rules.WindowUsage,
+    request: ReserveRequest,
+    window_seconds: int,
+    now: datetime,
+) -> Decimal:
+    pair = (request.sub_account, request.currency)
+    usage = known.get(*pair, window_seconds)
+    if usage is None:
+        since = rules.window_start(now, window_seconds)
+        usage = await tables.window_usage(conn, *pair, since)
+        known.remember(*pair, window_seconds, usage)
+    return usage
 
 
 async def settle(conn: tables.Conn, request: SettleRequest, now: datetime) -> LedgerEntry:
@@ -138,5 +176,37 @@ async def batch_shortfall(
         currency=refused.currency,
         needed=needed,
         available=balance.available,
+        ledger=LEDGER,
+    )
+
+
+async def batch_limit_hit(
+    conn: tables.Conn,
+    requests: list[LedgerRequest],
+    refused: SpendingLimitExceededError,
+    now: datetime,
+) -> SpendingLimitExceededError:
+    """A batch refused by a spending limit, as a whole, read after it rolled back (as
+    `sqlite_rules.batch_limit_hit`)."""
+    existing = {
+        request.key
+        for request in requests
+        if isinstance(request, ReserveRequest)
+        and (request.sub_account, request.currency) == (refused.sub_account, refused.currency)
+        and await tables.read_entry(conn, request.key) is not None
+    }
+    items, amount = rules.batch_reservations(
+        requests, refused.sub_account, refused.currency, lambda key: key not in existing
+    )
+    since = rules.window_start(now, refused.window_seconds)
+    return SpendingLimitExceededError(
+        sub_account=refused.sub_account,
+        currency=refused.currency,
+        limit_name=refused.limit_name,
+        window_seconds=refused.window_seconds,
+        max_amount=refused.max_amount,
+        usage=await tables.window_usage(conn, refused.sub_account, refused.currency, since),
+        amount=amount,
+        items=items,
         ledger=LEDGER,
     )

@@ -1,8 +1,9 @@
 """The PostgreSQL ledger's tables, and the code that reads, locks and writes their rows.
 
 The same books as the SQLite ledger (`sqlite_tables`): `balances`, `entries` (with when each was
-reserved) and `fundings`. Amounts are NUMERIC, which is exact at any scale and keeps it (`1.00`
-stays `1.00`); balance arithmetic runs in SQL on NUMERIC, so nothing is rounded. Keys sort in
+reserved and, when the reserve named one, the recipient's `address`) and `fundings`. Amounts are
+NUMERIC, which is exact at any scale and keeps it (`1.00` stays `1.00`); balance arithmetic runs
+in SQL on NUMERIC, so nothing is rounded. Keys sort in
 byte order (`COLLATE "C"`) whatever the database's locale, so a key prefix is a range.
 
 Rows that a write moves are locked first (`SELECT … FOR UPDATE`), always the entry before its
@@ -53,6 +54,16 @@ SCHEMA = (
         funded_at   TIMESTAMPTZ NOT NULL
     )""",
 )
+# Added to a database of an earlier version when missing (`create_schema`), then indexed.
+ADDED_COLUMNS = (("ledger_entries", "address", 'TEXT COLLATE "C"'),)
+INDEXES = (
+    # A spending window: one sub-account's entries in one currency reserved since an instant.
+    "CREATE INDEX IF NOT EXISTS ledger_entries_by_reservation"
+    " ON ledger_entries (sub_account, currency, reserved_at)",
+    # Whom a sub-account has paid (`paid_before`).
+    "CREATE INDEX IF NOT EXISTS ledger_entries_by_address"
+    " ON ledger_entries (sub_account, address) WHERE address IS NOT NULL",
+)
 # Two workers starting together must not both create the tables (CREATE … IF NOT EXISTS races).
 SCHEMA_LOCK = 7_135_260_810_551_200_001
 
@@ -70,6 +81,17 @@ async def create_schema(conn: Conn) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         for statement in SCHEMA:
+            await conn.execute(statement)
+        for table, column, kind in ADDED_COLUMNS:
+            # Looked up first: ALTER TABLE locks the table even when the column is there.
+            cursor = await conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = %s AND column_name = %s",
+                (table, column),
+            )
+            if await cursor.fetchone() is None:
+                await conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+        for statement in INDEXES:
             await conn.execute(statement)
 
 
@@ -130,15 +152,38 @@ async def read_entry(conn: Conn, key: str, *, lock: bool = False) -> LedgerEntry
     return None if row is None else entry_of(row)
 
 
-async def insert_entry(conn: Conn, entry: LedgerEntry, reserved_at: datetime | None) -> bool:
+async def insert_entry(
+    conn: Conn, entry: LedgerEntry, reserved_at: datetime | None, address: str | None = None
+) -> bool:
     """Write a new entry; False (nothing written) when the key exists already."""
     cursor = await conn.execute(
-        f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}, reserved_at)"  # noqa: S608 - constants
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
+        f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}, reserved_at, address)"  # noqa: S608
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
         " RETURNING key",
-        (*_values(entry), reserved_at),
+        (*_values(entry), reserved_at, address),
     )
     return await cursor.fetchone() is not None
+
+
+async def window_usage(conn: Conn, sub_account: str, currency: str, since: datetime) -> Decimal:
+    """What the sub-account's entries in `currency` reserved after `since` count toward a
+    spending window: `entry_rules.counted_in_window`, summed here in SQL on exact NUMERIC."""
+    cursor = await conn.execute(
+        "SELECT COALESCE(sum(CASE WHEN state = %(settled)s"
+        " THEN COALESCE(paid_amount, amount) + COALESCE(fee, 0) ELSE amount END), 0)"
+        " FROM ledger_entries WHERE sub_account = %(a)s AND currency = %(c)s"
+        " AND reserved_at > %(since)s AND state <> %(released)s",
+        {
+            "a": sub_account,
+            "c": currency,
+            "since": since,
+            "settled": EntryState.SETTLED.value,
+            "released": EntryState.RELEASED.value,
+        },
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return Decimal(row[0])
 
 
 async def update_entry(conn: Conn, entry: LedgerEntry) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from activities.ledger.models import (
     LedgerEntry,
@@ -33,6 +34,26 @@ class Ledger(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class LedgerInsights(Protocol):
+    """What a ledger knows of a sub-account's history, for the saga's policy checks.
+
+    Every adapter has these methods; only the SQLite and PostgreSQL ledgers can answer. The
+    HTTP ledger and `NoLedger` keep no history here and raise `LedgerUnsupportedError`
+    (permanent), as their `reserve` does for a request with spending limits.
+    """
+
+    async def usage(self, sub_account: str, currency: str, window_seconds: int) -> Decimal:
+        """What counts toward a spending limit of `window_seconds` on the sub-account in
+        `currency` now: its entries reserved within the window, RESERVED ones at their amount
+        and SETTLED ones at paid amount plus fee (docs/ledger.md, "Spending limits")."""
+        ...
+
+    async def paid_before(self, sub_account: str, address: str) -> bool:
+        """Whether the sub-account has a SETTLED entry whose reserve named `address`."""
+        ...
 
 
 async def apply_one(ledger: Ledger, request: LedgerRequest) -> LedgerEntry:

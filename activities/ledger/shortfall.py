@@ -3,7 +3,8 @@
 The activity boundary attaches an `InsufficientLedgerFundsError`'s numbers to its
 `ApplicationError` (`failure_details`); `shortfall_of` reads them back in the workflow, and
 `refusal_text` is the reason a saga ends REJECTED with. The mass preview uses the same text.
-Pure and deterministic: runs in workflows.
+A `SpendingLimitExceededError` travels the same way; `limit_of` reads it back as a
+`SpendingLimitHit`. Pure and deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -42,6 +43,56 @@ def shortfall_of(error: BaseException) -> LedgerShortfall | None:
         return None
     try:
         return LedgerShortfall.model_validate(cause.details[0])
+    except ValidationError:
+        return None
+
+
+class SpendingLimitHit(BaseModel):
+    """The numbers of a `SpendingLimitExceededError`, as the workflow receives them: the window
+    held `usage` of `max_amount` already, and the refused reservation (or batch of `items`
+    reservations) needed `amount`."""
+
+    sub_account: str
+    currency: str
+    limit_name: str | None = None
+    window_seconds: int
+    max_amount: Decimal
+    usage: Decimal
+    amount: Decimal
+    items: int = 1
+    ledger: str = "sqlite"
+
+    @property
+    def label(self) -> str:
+        """The limit's name, or its window's length ("86400s") when it has none."""
+        return self.limit_name or f"{self.window_seconds}s"
+
+    @property
+    def remaining(self) -> Decimal:
+        """What the window could still take (0 when it is used up, or past its maximum)."""
+        with decimal.localcontext(_WIDE):
+            return max(self.max_amount - self.usage, Decimal(0))
+
+    def text(self) -> str:
+        """`spending limit 24h on 'treasury' USDT_TRX: 9000 used of 10000, this payout needs
+        2000` (the error's own message)."""
+        needs = "this payout needs" if self.items == 1 else f"these {self.items} payouts need"
+        return (
+            f"spending limit {self.label} on {self.sub_account!r} {self.currency}:"
+            f" {plain(self.usage)} used of {plain(self.max_amount)}, {needs} {plain(self.amount)}"
+        )
+
+
+def limit_of(error: BaseException) -> SpendingLimitHit | None:
+    """The spending limit an activity's failure (an `ActivityError`, or its `ApplicationError`
+    cause) says was hit; None for any other failure."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError) or cause.type != "SpendingLimitExceededError":
+        return None
+    if not cause.details or not isinstance(cause.details[0], dict):
+        return None
+    try:
+        return SpendingLimitHit.model_validate(cause.details[0])
     except ValidationError:
         return None
 

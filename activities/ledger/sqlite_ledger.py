@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from activities.ledger import entry_rules
 from activities.ledger import sqlite_queries as queries
 from activities.ledger import sqlite_rules as rules
 from activities.ledger import sqlite_tables as tables
@@ -22,6 +23,7 @@ from activities.ledger.errors import (
     InsufficientLedgerFundsError,
     LedgerError,
     LedgerUnavailableError,
+    SpendingLimitExceededError,
 )
 from activities.ledger.models import (
     EntryTotal,
@@ -80,12 +82,20 @@ class SqliteLedger:
         for lack of funds speaks for the whole batch: what its new reservations need together,
         and what is available to them once it rolled back."""
         now = self._clock()
+
+        def apply_all(conn: sqlite3.Connection) -> list[LedgerEntry]:
+            known = entry_rules.WindowUsage()  # each reserve sees the batch's earlier ones
+            return [rules.apply(conn, request, now, known) for request in requests]
+
         try:
-            return await self._transaction(
-                lambda conn: [_apply(conn, request, now) for request in requests]
-            )
+            return await self._transaction(apply_all)
         except InsufficientLedgerFundsError as refused:
             raise await self._batch_shortfall(list(requests), refused) from None
+        except SpendingLimitExceededError as limited:
+            hit = limited
+        raise await self._transaction(
+            lambda conn: rules.batch_limit_hit(conn, list(requests), hit, now), write=False
+        ) from None
 
     async def _batch_shortfall(
         self, requests: list[LedgerRequest], refused: InsufficientLedgerFundsError
@@ -128,6 +138,21 @@ class SqliteLedger:
         """Every sub-account and currency with a balance, or those the filters name."""
         return await self._transaction(
             lambda conn: queries.balances(conn, sub_account, currency), write=False
+        )
+
+    async def usage(self, sub_account: str, currency: str, window_seconds: int) -> Decimal:
+        """What the sub-account's entries in `currency` reserved within the last
+        `window_seconds` count toward a spending limit (docs/ledger.md, "Spending limits")."""
+        since = entry_rules.window_start(self._clock(), entry_rules.check_window(window_seconds))
+        return await self._transaction(
+            lambda conn: tables.window_usage(conn, sub_account, currency, since), write=False
+        )
+
+    async def paid_before(self, sub_account: str, address: str) -> bool:
+        """Whether the sub-account has a SETTLED entry whose reserve named `address` (in any
+        currency; addresses compare exactly)."""
+        return await self._transaction(
+            lambda conn: queries.paid_before(conn, sub_account, address), write=False
         )
 
     async def entry(self, key: str) -> LedgerEntry | None:
@@ -181,11 +206,3 @@ class SqliteLedger:
 def _check_credit(amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise ValueError(f"fund needs a positive, finite Decimal amount, got {amount!r}")
-
-
-def _apply(conn: sqlite3.Connection, request: LedgerRequest, now: datetime) -> LedgerEntry:
-    if isinstance(request, ReserveRequest):
-        return rules.reserve(conn, request, now)
-    if isinstance(request, SettleRequest):
-        return rules.settle(conn, request, now)
-    return rules.release(conn, request, now)

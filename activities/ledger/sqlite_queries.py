@@ -43,6 +43,16 @@ def balances(
     ]
 
 
+def paid_before(conn: sqlite3.Connection, sub_account: str, address: str) -> bool:
+    """Whether a SETTLED entry of the sub-account was reserved for `address`."""
+    row = conn.execute(
+        "SELECT 1 FROM recipients r JOIN entries e ON e.key = r.key"
+        " WHERE r.address = ? AND e.sub_account = ? AND e.state = ? LIMIT 1",
+        (address, sub_account, EntryState.SETTLED.value),
+    ).fetchone()
+    return row is not None
+
+
 def record(conn: sqlite3.Connection, key: str) -> LedgerRecord | None:
     row = conn.execute(f"{_RECORD} WHERE e.key = ?", (key,)).fetchone()
     return None if row is None else _record(row)

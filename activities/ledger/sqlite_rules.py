@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from activities.ledger import entry_rules as rules
 from activities.ledger import sqlite_tables as tables
-from activities.ledger.errors import InsufficientLedgerFundsError
+from activities.ledger.errors import InsufficientLedgerFundsError, SpendingLimitExceededError
 from activities.ledger.models import (
     Funding,
     FundingResult,
@@ -29,16 +29,62 @@ from activities.ledger.models import (
 LEDGER = "sqlite"
 
 
-def reserve(conn: sqlite3.Connection, request: ReserveRequest, now: datetime) -> LedgerEntry:
+def apply(
+    conn: sqlite3.Connection, request: LedgerRequest, now: datetime, known: rules.WindowUsage
+) -> LedgerEntry:
+    """One request of a batch; `known` carries the spending windows' usage from item to item."""
+    if isinstance(request, ReserveRequest):
+        return reserve(conn, request, now, known)
+    entry = (
+        settle(conn, request, now)
+        if isinstance(request, SettleRequest)
+        else release(conn, request, now)
+    )
+    known.moved(entry.sub_account, entry.currency)
+    return entry
+
+
+def reserve(
+    conn: sqlite3.Connection,
+    request: ReserveRequest,
+    now: datetime,
+    known: rules.WindowUsage | None = None,
+) -> LedgerEntry:
+    """Reserve under the write lock the caller's `BEGIN IMMEDIATE` holds: nobody else writes
+    until commit, so the balance and the spending windows read here stay true."""
     existing = tables.read_entry(conn, request.key)
     if existing is not None:
-        return rules.reserved_already(existing, request)
+        return rules.reserved_already(existing, request)  # a repeat: no limit applies again
     balance = tables.read_balance(conn, request.sub_account, request.currency)
     entry = rules.new_reservation(balance, request, now, ledger=LEDGER)
+    known = known if known is not None else rules.WindowUsage()
+    usages = [
+        window_usage(conn, known, request, limit.window_seconds, now) for limit in request.limits
+    ]
+    rules.within_limits(request, usages, ledger=LEDGER)
     tables.adjust_balance(conn, balance, available=-request.amount, reserved=request.amount)
     tables.write_entry(conn, entry)
     tables.note_reserved(conn, request.key, now)
+    if request.address is not None:
+        tables.note_recipient(conn, request.key, request.address)
+    known.reserved(request.sub_account, request.currency, request.amount)
     return entry
+
+
+def window_usage(
+    conn: sqlite3.Connection,
+    known: rules.WindowUsage,
+    request: ReserveRequest,
+    window_seconds: int,
+    now: datetime,
+) -> Decimal:
+    pair = (request.sub_account, request.currency)
+    usage = known.get(*pair, window_seconds)
+    if usage is None:
+        since = rules.window_start(now, window_seconds)
+        usage = tables.window_usage(conn, *pair, since)
+        known.remember(*pair, window_seconds, usage)
+    return usage
 
 
 def settle(conn: sqlite3.Connection, request: SettleRequest, now: datetime) -> LedgerEntry:
@@ -117,4 +163,33 @@ def batch_shortfall(
         currency=refused.currency,
         needed=needed,
         available=tables.read_balance(conn, *pair).available,
+    )
+
+
+def batch_limit_hit(
+    conn: sqlite3.Connection,
+    requests: list[LedgerRequest],
+    refused: SpendingLimitExceededError,
+    now: datetime,
+) -> SpendingLimitExceededError:
+    """A batch refused by a spending limit, as a whole, read after it rolled back: what its new
+    reservations on that sub-account and currency need together, against what the window held
+    without them."""
+    items, amount = rules.batch_reservations(
+        requests,
+        refused.sub_account,
+        refused.currency,
+        lambda key: tables.read_entry(conn, key) is None,
+    )
+    since = rules.window_start(now, refused.window_seconds)
+    return SpendingLimitExceededError(
+        sub_account=refused.sub_account,
+        currency=refused.currency,
+        limit_name=refused.limit_name,
+        window_seconds=refused.window_seconds,
+        max_amount=refused.max_amount,
+        usage=tables.window_usage(conn, refused.sub_account, refused.currency, since),
+        amount=amount,
+        items=items,
+        ledger=LEDGER,
     )

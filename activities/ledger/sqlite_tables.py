@@ -1,9 +1,13 @@
 """The ledger's SQLite tables, and the code that reads and writes their rows one at a time
 (`sqlite_queries` lists them for operators).
 
-`balances` and `entries` are the books; `fundings` (credits kept by the operator's reference) and
-`reservation_times` (when each entry was reserved) came later. The schema only ever adds tables
-(`IF NOT EXISTS`), so a file written by an older version opens as is and gains them.
+`balances` and `entries` are the books; `fundings` (credits kept by the operator's reference),
+`reservation_times` (when each entry was reserved) and `recipients` (the address each entry pays,
+when the reserve named one) came later. The schema only ever adds tables and indexes (`IF NOT
+EXISTS`), so a file written by an older version opens as is and gains them.
+
+Reservation times are written in UTC with microseconds (`stamp`), so that text order is time
+order and a spending window is a range the `reservation_times_by_time` index answers.
 
 Decimals are stored as TEXT so nothing is rounded on the way in or out, and balance arithmetic runs
 in an exact context: a result that would need rounding raises instead of drifting by a wei.
@@ -13,10 +17,10 @@ from __future__ import annotations
 
 import decimal
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from activities.ledger.entry_rules import EXACT
+from activities.ledger.entry_rules import EXACT, counted_in_window
 from activities.ledger.models import EntryState, Funding, LedgerBalance, LedgerEntry
 
 SCHEMA = """
@@ -50,6 +54,12 @@ CREATE TABLE IF NOT EXISTS reservation_times (
     key         TEXT PRIMARY KEY,
     reserved_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS reservation_times_by_time ON reservation_times (reserved_at);
+CREATE TABLE IF NOT EXISTS recipients (
+    key         TEXT PRIMARY KEY,
+    address     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recipients_by_address ON recipients (address);
 """
 
 # Far more digits than any amount needs; Inexact is trapped, so exceeding them raises.
@@ -148,8 +158,44 @@ def write_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
 def note_reserved(conn: sqlite3.Connection, key: str, at: datetime) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO reservation_times (key, reserved_at) VALUES (?, ?)",
-        (key, at.isoformat()),
+        (key, stamp(at)),
     )
+
+
+def note_recipient(conn: sqlite3.Connection, key: str, address: str) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO recipients (key, address) VALUES (?, ?)",
+        (key, address),
+    )
+
+
+def window_usage(
+    conn: sqlite3.Connection, sub_account: str, currency: str, since: datetime
+) -> Decimal:
+    """What the sub-account's entries in `currency` reserved after `since` count toward a
+    spending window (`entry_rules.counted_in_window`), summed exactly. An entry written before
+    reservation times were kept has none, and counts in no window."""
+    rows = conn.execute(
+        "SELECT e.state, e.amount, e.paid_amount, e.fee"
+        " FROM reservation_times r JOIN entries e ON e.key = r.key"
+        " WHERE r.reserved_at > ? AND e.sub_account = ? AND e.currency = ? AND e.state != ?",
+        (stamp(since), sub_account, currency, EntryState.RELEASED.value),
+    )
+    total = Decimal(0)
+    with decimal.localcontext(EXACT):
+        for state, amount, paid_amount, fee in rows:
+            total += counted_in_window(
+                EntryState(state),
+                Decimal(amount),
+                None if paid_amount is None else Decimal(paid_amount),
+                None if fee is None else Decimal(fee),
+            )
+    return total
+
+
+def stamp(at: datetime) -> str:
+    """An instant as stored: UTC, always with microseconds, so text order is time order."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def read_funding(conn: sqlite3.Connection, reference: str) -> Funding | None:

@@ -97,5 +97,5 @@ def fingerprint(saga_input: PayoutInput | MassPayoutInput) -> str:
     Running sagas keep this value in their memo, so it must not change for the same request:
     the JSON follows the models' field order, and a new field changes it unless excluded here.
     """
-    canonical = saga_input.model_dump_json(exclude=set(SagaKnobs.model_fields))
+    canonical = saga_input.model_dump_json(exclude={*SagaKnobs.model_fields, "requested_by"})
     return hashlib.sha256(canonical.encode()).hexdigest()

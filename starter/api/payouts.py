@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from calypso.currencies import CURRENCIES
+from starter.api.approvals import decide
 from starter.api.errors import PayoutEndedError, ended_state
 from starter.api.idempotent_start import (
     MASS_KIND,
@@ -41,6 +42,7 @@ from starter.api.saga_kinds import MASS, find_saga
 from starter.service.settings import Settings
 from starter.service.temporal_client import connect
 from workflows import search_attributes as sa
+from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
 from workflows.keys import single_payout_workflow_id
 from workflows.mass_models import MassCancelResult, MassPayoutResult, MassProgress
 from workflows.payout_models import (
@@ -147,6 +149,15 @@ class Payouts:
     async def resolve(self, key: uuid.UUID, decision: ResolveInput) -> ResolveResult:
         """An operator's decision on a payout (or a mass item) held for review."""
         return await resolve(self._client, key, decision)
+
+    async def approve(self, key: uuid.UUID, decision: ApproveInput) -> ApprovalResult:
+        """Approve a payout waiting for approval (not its requester; a second approver must be
+        someone else). `ApprovalRefusedError` says why when the saga refuses."""
+        return await decide(self._client, key, decision)
+
+    async def deny(self, key: uuid.UUID, decision: DenyInput) -> ApprovalResult:
+        """Deny a payout waiting for approval: REJECTED, its reservation released."""
+        return await decide(self._client, key, decision)
 
     async def result(self, key: uuid.UUID) -> PayoutResult | MassPayoutResult:
         """Wait for the saga to end and return its outcome."""

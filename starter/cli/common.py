@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -181,3 +182,19 @@ def when_of(name: str, text: str | None) -> datetime | None:
         raise CliError(
             f"{name}: {text!r} is not an ISO-8601 date, e.g. 2026-12-01T09:00Z"
         ) from None
+
+
+RequestedBy = Annotated[
+    str | None,
+    typer.Option(
+        "--requested-by",
+        help="Who asks for this payout (recorded; they may not approve it). "
+        "Default: your login name.",
+    ),
+]
+
+
+def requester(requested_by: str | None) -> str:
+    """The requester to record: as given, else the login name of whoever runs the CLI."""
+    name = (requested_by or "").strip() or getpass.getuser()
+    return name

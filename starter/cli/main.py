@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from starter.cli import approvals as cli_approvals
 from starter.cli import callbacks as cli_callbacks
 from starter.cli import ledger as cli_ledger
 from starter.cli import mass as cli_mass
@@ -17,6 +18,7 @@ from starter.cli import mass_progress as cli_mass_progress
 from starter.cli import payouts as cli_payouts
 from starter.cli import reconcile as cli_reconcile
 from starter.cli import resolve as cli_resolve
+from starter.cli import schedule as cli_schedule
 from starter.cli.common import CliError, bounded
 from starter.cli.output import console
 from starter.service.logging import configure_logging
@@ -35,7 +37,9 @@ cli_mass_progress.register(app)
 cli_ledger.register(app)
 cli_reconcile.register(app)
 cli_resolve.register(app)
+cli_approvals.register(app)
 cli_callbacks.register(app)
+cli_schedule.register(app)
 
 
 def _settings() -> Settings:

@@ -16,9 +16,11 @@ from starter.cli import exit_codes
 from starter.cli.common import (
     CliError,
     JsonFlag,
+    RequestedBy,
     bounded,
     key_of,
     needs_worker,
+    requester,
     require_worker,
     run_with_payouts,
     when_of,
@@ -68,6 +70,7 @@ def mass(
     resend_delay: Annotated[float, typer.Option(help="Seconds before a resend (>= 1).")] = 300.0,
     ledger_account: Annotated[str, typer.Option(help="Ledger sub-account.")] = "default",
     yes: Annotated[bool, typer.Option("--yes", help="Start without asking.")] = False,
+    requested_by: RequestedBy = None,
     wait: Annotated[
         bool, typer.Option(help="Wait for the final outcome; exit with its code (below).")
     ] = False,
@@ -96,6 +99,7 @@ def mass(
                 execution_date=when_of("execution_date", execution_date),
                 items_per_deal=items_per_deal,
                 ledger_account=ledger_account,
+                requested_by=requester(requested_by),
                 resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
             )
         )

@@ -15,10 +15,12 @@ from starter.cli.common import (
     CliError,
     JsonFlag,
     KeyArgument,
+    RequestedBy,
     amount_of,
     bounded,
     key_of,
     needs_worker,
+    requester,
     require_worker,
     run_with_payouts,
     when_of,
@@ -81,6 +83,7 @@ def pay(
     wait: Annotated[
         bool, typer.Option(help="Wait for the final outcome; exit with its code (below).")
     ] = False,
+    requested_by: RequestedBy = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start a single payout saga (idempotent by --key).
@@ -103,6 +106,7 @@ def pay(
                 execution_date=when_of("execution_date", execution_date),
                 max_fee=amount_of("max_fee", max_fee),
                 ledger_account=ledger_account,
+                requested_by=requester(requested_by),
                 resend=ResendPolicy(max_resends=resend, delay_seconds=resend_delay),
             )
         )
