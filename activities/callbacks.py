@@ -22,11 +22,15 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import httpx
+from opentelemetry import trace
 from pydantic import Field, ValidationError
 
+from activities.provider_metrics import current_meter
 from calypso import wire
 from calypso.models import IsoDatetime, Money, WireModel
 from calypso.signing import sign
+
+_tracer = trace.get_tracer("payouts.callbacks")  # a no-op until the process installs a provider
 
 
 class CallbackError(Exception):
@@ -86,7 +90,35 @@ async def send_callback(
     client: httpx.AsyncClient, url: str, secret: str, event: CallbackEvent
 ) -> int:
     """POST `event` to `url`, signed with `secret`; return the HTTP status once the receiver
-    has it (2xx, or 409: it had it already)."""
+    has it (2xx, or 409: it had it already). In a client span, counted by outcome
+    (docs/observability.md)."""
+    with _tracer.start_as_current_span(
+        "POST merchant callback",
+        kind=trace.SpanKind.CLIENT,
+        attributes={"http.request.method": "POST", "callback.event_id": event.event_id},
+    ) as span:
+        outcome = "error"
+        try:
+            status = await _post_callback(client, url, secret, event)
+            outcome = "delivered"
+            span.set_attribute("http.response.status_code", status)
+            return status
+        except CallbackError as error:
+            outcome = "unavailable" if error.retryable else "rejected"
+            raise
+        finally:
+            _count_callback(event.kind, outcome)
+
+
+def _count_callback(kind: str, outcome: str) -> None:
+    current_meter().with_additional_attributes({"kind": kind, "outcome": outcome}).create_counter(
+        "payouts_callbacks", "Merchant callback attempts, by outcome"
+    ).add(1)
+
+
+async def _post_callback(
+    client: httpx.AsyncClient, url: str, secret: str, event: CallbackEvent
+) -> int:
     body = event.to_body()
     headers = {
         "Content-Type": "application/json",

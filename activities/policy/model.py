@@ -154,12 +154,17 @@ class Policy(Strict):
         return self.default.model_copy(update=named)
 
     @property
+    def every_rules(self) -> list[AccountRules]:
+        return [self.default, *(self.rules_for(name) for name in self.accounts)]
+
+    @property
     def uses_paid_history(self) -> bool:
         """Whether a rule asks the ledger whom a sub-account has paid before."""
-        return any(
-            rules.approval.new_recipient
-            for rules in [self.default, *(self.rules_for(name) for name in self.accounts)]
-        )
+        return any(rules.approval.new_recipient for rules in self.every_rules)
+
+    @property
+    def uses_window_limits(self) -> bool:
+        return any(rules.limits.window for rules in self.every_rules)
 
 
 NO_POLICY = Policy(version="none")

@@ -17,6 +17,7 @@ from temporalio.common import WorkerDeploymentVersion
 from activities.ledger.settings import DEFAULT_LEDGER_KIND, LedgerSettingError, ledger_kind
 from calypso.client import CalypsoCredentials
 from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_keys
+from starter.service.policy_setting import check_policy_fits_ledger, policy_path_of
 from starter.service.settings_values import (
     DEFAULT_HOME,
     _deployment_version,
@@ -24,6 +25,7 @@ from starter.service.settings_values import (
     _host_port,
     _key_pairs,
     _log_level,
+    _metrics_address,
     _optional_url,
     _payload_store,
     _positive_hours,
@@ -101,6 +103,12 @@ class Settings:
     # PAYOUTS_DEPLOYMENT_NAME + PAYOUTS_BUILD_ID: a versioned worker (README, deploying new
     # code); None: an unversioned worker, as the local stack and the tests run.
     worker_version: WorkerDeploymentVersion | None = None
+    # PAYOUTS_METRICS_PORT: where the Prometheus endpoint listens (host:port); None: no endpoint
+    # (docs/observability.md).
+    metrics_address: str | None = None
+    # PAYOUTS_POLICY: the operator's policy file (TOML or YAML; docs/policy.md), checked here at
+    # start and re-read by workers when it changes; None: no approvals, limits or screening.
+    policy_path: Path | None = None
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -182,6 +190,10 @@ class Settings:
             worker_version=_deployment_version(
                 env.get("PAYOUTS_DEPLOYMENT_NAME", ""), env.get("PAYOUTS_BUILD_ID", "")
             ),
+            metrics_address=_metrics_address(
+                "PAYOUTS_METRICS_PORT", env.get("PAYOUTS_METRICS_PORT", "")
+            ),
+            policy_path=policy_path_of(home, env.get("PAYOUTS_POLICY", "")),
         ).checked()
 
     def checked(self) -> Settings:
@@ -193,6 +205,8 @@ class Settings:
             )
         except LedgerSettingError as error:
             raise SettingsError(f"{error.variable}: {error.reason}") from None
+        if self.policy_path is not None:
+            check_policy_fits_ledger(self.policy_path, ledger)
         if self.callback_url and not self.callback_secret:
             raise SettingsError(
                 "PAYOUTS_CALLBACK_SECRET: required when PAYOUTS_CALLBACK_URL is set"

@@ -18,15 +18,21 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.callback_store_sqlite import SqliteCallbackStore
 from activities.ledger import ledger_from_settings
+from activities.observed_ledger import ObservedLedger
 from activities.payout_activities import PayoutActivities
+from activities.policy import PolicySource
+from activities.provider_metrics import record_provider_request
 from activities.reconcile import ReconcileActivities
 from calypso.client import CalypsoClient
+from starter.service.saga_gauges import report_waiting_sagas
 from starter.service.settings import Settings
+from starter.service.telemetry import worker_interceptors
 from workflows.callback_replay import CallbackReplayWorkflow
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
 from workflows.mass_preview import MassPreviewWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.recurring import RecurringPayoutWorkflow
 from workflows.single_payout import SinglePayoutWorkflow
 
 log = structlog.get_logger()
@@ -37,9 +43,18 @@ WORKFLOWS = [
     MassPreviewWorkflow,
     CallbackReplayWorkflow,
     ReconcileWorkflow,
+    RecurringPayoutWorkflow,
 ]
 # Models and pydantic are deterministic; passing them through avoids re-importing per run.
-PASSTHROUGH = ("pydantic", "pydantic_core", "activities", "structlog", "httpx", "simplejson")
+PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "activities",
+    "structlog",
+    "httpx",
+    "simplejson",
+    "opentelemetry",  # the tracing interceptor's context must be the one outside the sandbox
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -50,16 +65,22 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 @contextlib.asynccontextmanager
 async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivities]:
-    """The activity object with its pooled provider client and ledger, closed on exit."""
-    ledger = ledger_from_settings(
-        settings.ledger,
-        path=settings.ledger_path,
-        url=settings.ledger_url,
-        secret=settings.ledger_secret,
-        dsn=settings.ledger_dsn,
+    """The activity object with its pooled provider client and ledger, closed on exit; both
+    observed (spans, metrics: docs/observability.md)."""
+    ledger = ObservedLedger(
+        ledger_from_settings(
+            settings.ledger,
+            path=settings.ledger_path,
+            url=settings.ledger_url,
+            secret=settings.ledger_secret,
+            dsn=settings.ledger_dsn,
+        )
     )
     async with CalypsoClient(
-        settings.calypso_api_url, settings.credentials, calls_per_second=settings.provider_rate
+        settings.calypso_api_url,
+        settings.credentials,
+        calls_per_second=settings.provider_rate,
+        observe=record_provider_request,
     ) as calypso:
         activities = PayoutActivities(
             calypso,
@@ -68,6 +89,7 @@ async def payout_activities(settings: Settings) -> AsyncIterator[PayoutActivitie
             callback_secret=settings.callback_secret,
             callback_store=SqliteCallbackStore(settings.callback_store),
             callback_retry=timedelta(hours=settings.callback_retry_hours),
+            policy=PolicySource(settings.policy_path),
         )
         try:
             yield activities
@@ -115,6 +137,7 @@ def build_worker(
         workflow_runner=workflow_runner(),
         deployment_config=deployment_config(version),
         max_task_queue_activities_per_second=provider_rate,
+        interceptors=worker_interceptors(client.config()["interceptors"]),
     )
 
 
@@ -135,4 +158,5 @@ async def run_worker(client: Client, settings: Settings) -> None:
             api=settings.calypso_api_url,
             version=version.to_canonical_string() if version else None,
         )
-        await worker.run()
+        async with report_waiting_sagas(client, enabled=settings.metrics_address is not None):
+            await worker.run()

@@ -99,7 +99,7 @@ async def test_above_the_second_threshold_two_different_people_approve(
 
     first = await approve(dev_stack, handle, "bob")
     assert first.message == "approved; waiting for 1 more approver"
-    with pytest.raises(ApprovalRefusedError, match="(?i)bob has approved already"):
+    with pytest.raises(ApprovalRefusedError, match=r"(?i)bob has approved already"):
         await approve(dev_stack, handle, "BOB")
     assert (await saga_status(handle)).state == SagaState.WAITING_FOR_APPROVAL
     await approve(dev_stack, handle, "carol")
