@@ -23,6 +23,7 @@ from activities.ledger import (
     LedgerUnavailableError,
 )
 from calypso.currencies import CURRENCIES, decimals_of, parse_amount
+from starter.cli import ledger_limits
 from starter.cli.common import CliError, JsonFlag
 from starter.cli.ledger_books import Books, BooksAt, books_at
 from starter.cli.ledger_release import release_entry
@@ -55,6 +56,7 @@ def register(parent: typer.Typer) -> None:
 
 
 AccountOption = Annotated[str | None, typer.Option("--account", help="Only this sub-account.")]
+app.command(name="limits")(ledger_limits.limits)
 CurrencyOption = Annotated[str | None, typer.Option("--currency", help="Only this currency.")]
 
 
