@@ -11,6 +11,7 @@ full history. `tests/test_replay.py` replays every file against the current work
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,8 @@ from starter.service.logging import configure_logging
 from starter.service.search_attribute_setup import register_search_attributes
 from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
+from tests.screening_hook import running_screening_hook
+from workflows.approval_models import ApproveInput, DenyInput
 from workflows.payout_models import (
     CancelInput,
     PayoutInput,
@@ -197,6 +200,47 @@ async def resend_skipped_paid_elsewhere(stack: Stack) -> Saga:
     return saga
 
 
+def use_policy(stack: Stack, text: str) -> None:
+    """Put a policy in force on the stack's worker (a file that outlives the recording)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as file:
+        file.write(text)
+    stack.activities.policy.use(Path(file.name))
+
+
+ALWAYS_APPROVE = "[default.approval]\nalways = true\n"
+
+
+async def controls_approved_completed(stack: Stack) -> Saga:
+    use_policy(stack, ALWAYS_APPROVE)
+    saga = await stack.start(stack.payout(requested_by="alice"))
+    await wait_for(saga, lambda status: status.state == SagaState.WAITING_FOR_APPROVAL)
+    await saga.execute_update(SinglePayoutWorkflow.approve, ApproveInput(by="bob"))
+    return saga
+
+
+async def controls_denied_rejected(stack: Stack) -> Saga:
+    use_policy(stack, ALWAYS_APPROVE)
+    saga = await stack.start(stack.payout(requested_by="alice"))
+    await wait_for(saga, lambda status: status.state == SagaState.WAITING_FOR_APPROVAL)
+    await saga.execute_update(SinglePayoutWorkflow.deny, DenyInput(by="bob", reason="no"))
+    return saga
+
+
+async def controls_approval_expired(stack: Stack) -> Saga:
+    use_policy(stack, ALWAYS_APPROVE + "expires_after_hours = 0.0005\n")
+    return await stack.start(stack.payout())
+
+
+async def controls_screening_denied(stack: Stack) -> Saga:
+    async with running_screening_hook() as hook:
+        os.environ["PAYOUTS_SCREENING_SECRET"] = hook.secret
+        use_policy(stack, f'[default.screening]\nurl = "{hook.url}"\n')
+        hook.deny.add(TRON)
+        saga = await stack.start(stack.payout())
+        await saga_result(saga, PayoutResult)  # while the hook still answers
+    return saga
+
+
 PATHS = [
     SagaPath("completed", SagaState.COMPLETED, completed),
     SagaPath("completed_duplicate_webhooks", SagaState.COMPLETED, completed_duplicate_webhooks),
@@ -232,6 +276,21 @@ PATHS = [
         SagaState.FAILED,
         resend_skipped_paid_elsewhere,
         dev_server=True,
+    ),
+    SagaPath(
+        "controls_approved_completed",
+        SagaState.COMPLETED,
+        controls_approved_completed,
+        dev_server=True,
+    ),
+    SagaPath(
+        "controls_denied_rejected", SagaState.REJECTED, controls_denied_rejected, dev_server=True
+    ),
+    SagaPath(
+        "controls_approval_expired", SagaState.CANCELED, controls_approval_expired, dev_server=True
+    ),
+    SagaPath(
+        "controls_screening_denied", SagaState.REJECTED, controls_screening_denied, dev_server=True
     ),
 ]
 

@@ -1,6 +1,7 @@
 """Record mass-payout histories (the parent and one deal) into tests/histories/mass/.
 
-    python -m tests.record_mass_histories
+    python -m tests.record_mass_histories              # every path
+    python -m tests.record_mass_histories NAME ...     # only these (keeps the others' files)
 
 Like tests/record_histories.py for single payouts: each path runs on a real Temporal server
 against the sandbox, is checked to end as it claims, and its histories are written for
@@ -10,6 +11,7 @@ tests/test_replay_mass.py.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,7 @@ from starter.service.logging import configure_logging
 from tests.contract.conftest import CONTROL_TIMEOUT, Control, eventually
 from tests.integration.conftest import SANDBOX, TRON, Stack, start_stack
 from tests.record_histories import temporal
+from workflows.approval_models import ApproveInput
 from workflows.keys import mass_deal_key, mass_deal_workflow_id, mass_payout_workflow_id
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_models import MassPayoutInput, MassPayoutResult, Recipients
@@ -135,8 +138,38 @@ async def canceled_before_date(stack: Stack) -> MassSaga:
     return saga
 
 
+async def refused_item_approved(stack: Stack) -> MassSaga:
+    """The operator's controls: one item on the deny list ends REJECTED at once, and the rest
+    of the list waits for approval as a whole, then is paid."""
+    denied = TRON[:-2] + "zz"
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as policy:
+        policy.write(
+            f'[default.approval]\nalways = true\n[default.recipients]\ndeny = ["{denied}"]\n'
+        )
+    stack.activities.policy.use(Path(policy.name))
+    saga = await start(
+        stack,
+        MassPayoutInput(
+            idempotency_key=uuid.uuid4(),
+            currency="USDT_TRX",
+            recipients=recipients([TRON, denied, TRON]),
+            items_per_deal=2,
+            requested_by="alice",
+        ),
+    )
+
+    async def waiting() -> bool:
+        progress = await saga.query(MassPayoutWorkflow.progress)
+        return progress.state == SagaState.WAITING_FOR_APPROVAL
+
+    await eventually(waiting)
+    await saga.execute_update(MassPayoutWorkflow.approve, ApproveInput(by="bob"))
+    return saga
+
+
 PATHS = [
     MassPath("partial_with_resend", SagaState.PARTIAL, partial_with_resend),
+    MassPath("refused_item_approved", SagaState.PARTIAL, refused_item_approved, dev_server=True),
     MassPath("canceled_before_date", SagaState.CANCELED, canceled_before_date, dev_server=True),
     MassPath("held_item_resolved", SagaState.PARTIAL, held_item_resolved, dev_server=True),
 ]
@@ -167,16 +200,20 @@ def _write(name: str, text: str) -> Path:
     return target
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    unknown = set(names) - {path.name for path in PATHS}
+    if unknown:
+        raise SystemExit(f"unknown path(s): {', '.join(sorted(unknown))}")
+    chosen = [path for path in PATHS if not names or path.name in names]
     configure_logging("WARNING")
     MASS_HISTORIES.mkdir(parents=True, exist_ok=True)
     with running_sandbox(SANDBOX) as sandbox:
         for dev_server in (False, True):
             async with temporal(dev_server) as env:
-                for path in (p for p in PATHS if p.dev_server == dev_server):
+                for path in (p for p in chosen if p.dev_server == dev_server):
                     for written in await record(path, env, sandbox):
                         print(f"{path.name:<24} {path.expect:<10} {written.name}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))
