@@ -19,6 +19,14 @@ from tests.integration.conftest import (
     saga_status,
     wait_for_status,
 )
+from tests.integration.mass_support import (
+    finished,
+    mass_input,
+    recipients,
+    start_mass,
+    tron,
+    wait_for_progress,
+)
 from tests.integration.policy_support import approve, deny, use_policy, waiting_for_approval
 from workflows.payout_models import CancelInput, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
@@ -182,3 +190,39 @@ async def test_new_recipient_and_far_execution_date_ask_approval(
     again = await dev_stack.start(dev_stack.payout())
     assert (await again.result()).state == SagaState.COMPLETED
     assert (await saga_status(again)).approval is None
+
+
+async def test_a_list_is_approved_on_its_total(dev_stack: Stack, tmp_path: Path) -> None:
+    use_policy(dev_stack, tmp_path, THRESHOLDS)
+    request = mass_input(
+        [tron(n) for n in range(3)], requested_by="alice", items_per_deal=2
+    )  # 1.25 + 2.25 + 3.25 = 6.75: below 100 ...
+    below = await start_mass(dev_stack, request)
+    assert (await finished(below)).state == SagaState.COMPLETED
+    big = mass_input([tron(n) for n in range(3)], requested_by="alice")
+    big = big.model_copy(
+        update={"recipients": recipients([tron(n) for n in range(3)], [Decimal(400)] * 3)}
+    )  # ... 1200 above the second threshold: two approvers
+    handle = await start_mass(dev_stack, big)
+    waiting = await wait_for_progress(handle, lambda p: p.state == SagaState.WAITING_FOR_APPROVAL)
+    assert waiting.approval is not None and waiting.approval.approvers == 2
+    assert waiting.approval.reasons[0].startswith("list total 1200 USDT_TRX is above")
+    await approve(dev_stack, handle, "bob")
+    await approve(dev_stack, handle, "carol")
+    assert (await finished(handle)).state == SagaState.COMPLETED
+
+
+async def test_a_new_policy_applies_to_sagas_that_have_not_passed_the_step(
+    dev_stack: Stack, tmp_path: Path
+) -> None:
+    use_policy(dev_stack, tmp_path, THRESHOLDS)
+    waiting = await dev_stack.start(dev_stack.payout(amount=Decimal("150")))
+    await wait_for_status(waiting, waiting_for_approval)
+    use_policy(dev_stack, tmp_path, 'version = "approvals-2"\n')  # the same file, rewritten
+    after = await dev_stack.start(dev_stack.payout(amount=Decimal("150")))
+    assert (await after.result()).state == SagaState.COMPLETED
+    assert (await saga_status(after)).policy_version == "approvals-2"
+    # The saga admitted before keeps the version (and the approval) it was admitted under.
+    assert (await saga_status(waiting)).policy_version == "approvals-1"
+    await approve(dev_stack, waiting, "bob")
+    assert (await waiting.result()).state == SagaState.COMPLETED
