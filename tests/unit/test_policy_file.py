@@ -214,3 +214,15 @@ def test_refusals_lists_and_per_payout_maximum(tmp_path: Path) -> None:
     }
     refused, approve = refusals(policy.rules_for("lenient"), admit("11", address=OTHER))
     assert refused == {} and approve == ["amount 11 USDT_TRX is above the per-payout limit 10"]
+
+
+def test_the_readme_and_docs_policies_are_valid(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text().split("## Operator controls", 1)[1]
+    docs = (root / "docs" / "policy.md").read_text()
+    blocks = [text.split("```toml\n", 1)[1].split("```", 1)[0] for text in (readme, docs)]
+    blocks.append(docs.split("```yaml\n", 1)[1].split("```", 1)[0])
+    for index, block in enumerate(blocks):
+        suffix = ".yaml" if index == 2 else ".toml"
+        policy = load_policy(write(tmp_path, block, f"policy{index}{suffix}"))
+        assert policy.rules_for("payroll").approval.always
