@@ -17,6 +17,7 @@ from rich.table import Table
 
 from starter.api import PayoutSummary
 from starter.service.settings import Settings
+from workflows.approval_models import ApprovalStatus
 from workflows.mass_models import MassPayoutResult, MassProgress
 from workflows.payout_models import PayoutResult, PayoutStatus
 
@@ -147,11 +148,26 @@ def print_status(status: PayoutStatus | MassProgress) -> None:
         "attempts": str(len(status.attempts)) if status.attempts else None,
         "execution date": status.execution_date.isoformat() if status.execution_date else None,
         "next poll": status.next_poll_at.isoformat() if status.next_poll_at else None,
+        **controls_facts(status.policy_version, status.requested_by, status.approval),
     }
     for name, value in facts.items():
         if value:
             console.print(f"  {name:>14}: {value}")
     print_timeline(status)
+
+
+def controls_facts(
+    policy_version: str | None, requested_by: str | None, approval: ApprovalStatus | None
+) -> dict[str, str | None]:
+    """The operator's controls in a status: the policy, the requester, the approval."""
+    facts: dict[str, str | None] = {"policy": policy_version, "requested by": requested_by}
+    if approval is not None:
+        people = "two approvers" if approval.approvers == 2 else "one approver"
+        decided = ", ".join(f"{d.decision} by {d.by}" for d in approval.decisions)
+        facts["approval"] = f"{people} before {approval.expires_at.isoformat()}" + (
+            f"; {decided}" if decided else ""
+        )
+    return facts
 
 
 def print_timeline(status: PayoutStatus) -> None:
@@ -182,6 +198,10 @@ def print_mass_progress(progress: MassProgress, *, deals_shown: int = 20) -> Non
     )
     if progress.reason:
         console.print(f"  reason: {progress.reason}")
+    controls = controls_facts(progress.policy_version, progress.requested_by, progress.approval)
+    for name, value in controls.items():
+        if value:
+            console.print(f"  {name}: {value}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("deal", "items", "state", "attempts", "workflow"):
         table.add_column(column)

@@ -4,10 +4,12 @@
 2. A future-dated payout that is rescheduled, then canceled before the provider hears of it.
 3. A payout to an address the sandbox fails on the network: resent once, fails again, and the
    reservation is released (compensation).
-4. A 250-recipient mass payout from a CSV: three items fail on the network, are resent and end
+4. A payout the demo's policy holds for approval: approved by someone other than its requester,
+   then paid.
+5. A 250-recipient mass payout from a CSV: three items fail on the network, are resent and end
    COMPLETED; one fails for good and is released; a per-item report is written.
 Each prints its timeline (or progress) and its link in the Temporal UI; the demo exits 0 only if
-all four end as described.
+all end as described.
 
 The demo keeps nothing of `payouts dev`'s: a dev server in memory, its own task queue, and its
 own ledger and payload store in PAYOUTS_HOME/demo, emptied at each start, so every run starts
@@ -27,6 +29,7 @@ from pathlib import Path
 from activities.ledger import EntryState, SqliteLedger
 from starter.api.payouts import PayoutRequest, Payouts
 from starter.cli.output import console, print_status
+from starter.local.demo_controls import run_approval_demo, write_demo_policy
 from starter.local.demo_mass import DemoError, expect, run_mass_demo
 from starter.local.local_stack import LocalStack, local_stack
 from starter.service.settings import Settings
@@ -52,6 +55,7 @@ def demo_settings(settings: Settings) -> Settings:
         ledger_path=str(home / "ledger.sqlite3"),
         payload_dir=str(home / "payloads"),
         task_queue=f"{settings.task_queue}-demo",
+        policy_path=write_demo_policy(home),
     )
 
 
@@ -67,11 +71,13 @@ async def run_demo(settings: Settings) -> int:
                 settled = await _completed(stack, payouts)
                 canceled = await _rescheduled_then_canceled(stack, payouts)
                 failed = await _failed_and_compensated(stack, payouts)
+                approved = await run_approval_demo(stack, payouts, ledger, _request())
                 await run_mass_demo(stack, payouts, ledger)
             if ledger is not None:
                 await _check_ledger(ledger, settled, EntryState.SETTLED)
                 await _check_ledger(ledger, canceled, EntryState.RELEASED)
                 await _check_ledger(ledger, failed, EntryState.RELEASED)
+                await _check_ledger(ledger, approved, EntryState.SETTLED)
         except (DemoError, TimeoutError) as exc:
             console.print(f"[red]demo failed: {exc or 'timed out'}[/]")
             return 1
