@@ -30,7 +30,7 @@ from calypso import wire
 from calypso.models import IsoDatetime, Money, WireModel
 from calypso.signing import sign
 
-_tracer = trace.get_tracer("payouts.callbacks")  # a no-op until the process installs a provider
+_TRACER_NAME = "payouts.callbacks"  # looked up per call: a no-op until a provider is installed
 
 
 class CallbackError(Exception):
@@ -92,7 +92,7 @@ async def send_callback(
     """POST `event` to `url`, signed with `secret`; return the HTTP status once the receiver
     has it (2xx, or 409: it had it already). In a client span, counted by outcome
     (docs/observability.md)."""
-    with _tracer.start_as_current_span(
+    with trace.get_tracer(_TRACER_NAME).start_as_current_span(
         "POST merchant callback",
         kind=trace.SpanKind.CLIENT,
         attributes={"http.request.method": "POST", "callback.event_id": event.event_id},

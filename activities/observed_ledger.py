@@ -27,7 +27,7 @@ from activities.ledger.models import LedgerRequest
 from activities.provider_metrics import current_meter
 
 T = TypeVar("T")
-_tracer = trace.get_tracer("payouts.ledger")
+_TRACER_NAME = "payouts.ledger"  # looked up per call: a no-op until a provider is installed
 
 
 class ObservedLedger:
@@ -63,7 +63,7 @@ class ObservedLedger:
         await self._inner.close()
 
     async def _timed(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        with _tracer.start_as_current_span(
+        with trace.get_tracer(_TRACER_NAME).start_as_current_span(
             f"ledger {operation}",
             kind=trace.SpanKind.CLIENT,
             attributes={"ledger.operation": operation, "ledger.kind": type(self._inner).__name__},

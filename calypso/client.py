@@ -2,11 +2,14 @@
 
 One pooled `httpx.AsyncClient` per `CalypsoClient`. Every call builds the envelope, serializes it
 once, signs exactly those bytes and sends them. Errors come back as the tree in `errors.py`; this
-module never retries: Temporal's retry policy is the only retry loop.
+module never retries: Temporal's retry policy is the only retry loop. Each request runs in an
+OpenTelemetry client span and is told to the optional `observe` hook (the worker's metrics,
+docs/observability.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from calypso import wire
@@ -54,6 +58,10 @@ from calypso.signing import sign
 
 ModelT = TypeVar("ModelT", bound=WireModel)
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# Told of every request once it ends: (endpoint path, outcome, seconds). The outcome is "ok" or
+# the name of the error raised (`errors.py`), a short fixed set: fit for a metric's label.
+RequestObserver = Callable[[str, str, float], None]
+_TRACER_NAME = "calypso.client"  # looked up per request: a no-op until a provider is installed
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,10 @@ class CalypsoClient:
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         calls_per_second: float | None = None,
+        observe: RequestObserver | None = None,
     ) -> None:
         self._credentials = credentials
+        self._observe = observe
         self._clock = clock
         # None: no pacing (the provider's 429 and its Retry-After still slow us down).
         self._pacer = CallPacer(calls_per_second) if calls_per_second else None
@@ -186,6 +196,41 @@ class CalypsoClient:
         return _parse(body, model)
 
     async def _send(
+        self,
+        method: str,
+        path: str,
+        payload: WireModel | None,
+        *,
+        with_account: bool = True,
+    ) -> Any:
+        """One request in a client span (the activity's span is its parent), told to `observe`."""
+        attributes = {"http.request.method": method, "url.path": path, "calypso.endpoint": path}
+        with trace.get_tracer(_TRACER_NAME).start_as_current_span(
+            f"{method} {path}", kind=trace.SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            started = time.monotonic()
+            outcome = "ok"
+            try:
+                body = await self._exchange(method, path, payload, with_account=with_account)
+                span.set_attribute("http.response.status_code", 200)
+                return body
+            except BaseException as error:
+                outcome = type(error).__name__
+                status = getattr(error, "http_status", None)
+                if isinstance(status, int):
+                    span.set_attribute("http.response.status_code", status)
+                raise
+            finally:
+                span.set_attribute("calypso.outcome", outcome)
+                self._observed(path, outcome, time.monotonic() - started)
+
+    def _observed(self, path: str, outcome: str, seconds: float) -> None:
+        """Tell the observer; a failing observer never fails the request it observes."""
+        if self._observe is not None:
+            with contextlib.suppress(Exception):
+                self._observe(path, outcome, seconds)
+
+    async def _exchange(
         self,
         method: str,
         path: str,

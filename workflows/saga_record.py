@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.merchant_notices import MerchantNotices
     from workflows.payout_models import SagaState
+    from workflows.saga_metrics import SagaMetrics
     from workflows.saga_timeline import Timeline
 
 # The merchant's callback for a state change: (state, note, event id) → the event to send.
@@ -55,11 +56,13 @@ class SagaRecord:
         self._callback_for = callback_for
         self._publish = publish
         self._notices = MerchantNotices(callback_for is not None, self.timeline)
+        self._metrics = SagaMetrics(enabled=publish)  # metrics only: no command, no history
 
     def started(
         self, kind: str, currency: str, external_id: str | None, execution_date: datetime | None
     ) -> None:
         """The search attributes a saga sets once, at its start."""
+        self._metrics.started(kind, currency)
         if self._publish:
             workflow.upsert_search_attributes(
                 sa.initial(kind, currency, external_id, execution_date)
@@ -68,6 +71,7 @@ class SagaRecord:
     def set_state(self, state: SagaState, note: str | None) -> None:
         self.state = state
         self.timeline.add("saga", "state", state, note)
+        self._metrics.state_changed(state)
         if self._publish:
             workflow.upsert_search_attributes([sa.PAYOUT_STATE.value_set(state)])
         self.refresh_details()
@@ -78,6 +82,7 @@ class SagaRecord:
         """The final state change; returns once every callback has been delivered or noted."""
         self.reason = reason
         self.set_state(state, reason)
+        self._metrics.finished(state)
         await self._notices.flush()
 
     def provider_assigned(self, provider_id: str) -> None:

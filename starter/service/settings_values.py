@@ -47,6 +47,22 @@ def _host_port(name: str, value: str) -> str:
     return value
 
 
+def _metrics_address(name: str, value: str) -> str | None:
+    """PAYOUTS_METRICS_PORT: a port (served on every interface, as a scrape target must be) or
+    host:port; None when unset (no metrics endpoint)."""
+    value = value.strip()
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host = "0.0.0.0"  # Prometheus scrapes the worker from another host
+    if not port.isdigit() or not 0 < int(port) < 65536 or (sep and not host):
+        raise SettingsError(
+            f"{name}: expected a port 1-65535 or host:port such as 9464, got {value!r}"
+        )
+    return f"{host}:{int(port)}"
+
+
 def _positive_seconds(name: str, value: str) -> float | None:
     if not value:
         return None

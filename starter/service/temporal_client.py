@@ -4,19 +4,26 @@ worker, webhook receiver, codec server's checks, local stack).
 Where and how to connect comes from the SDK's environment configuration (profile file and
 TEMPORAL_* variables, `starter.service.temporal_config`); what travels is shaped by one data
 converter: pydantic payloads, encrypted with PAYOUTS_ENCRYPTION_KEYS when set, and those above
-32 KB offloaded to the payload store (`starter.service.payload_storage`).
+32 KB offloaded to the payload store (`starter.service.payload_storage`). Every client carries
+the tracing interceptor, and with PAYOUTS_METRICS_PORT the process's metrics runtime
+(`starter.service.telemetry`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from starter.service.encryption import EncryptionCodec
 from starter.service.payload_storage import data_converter
 from starter.service.settings import Settings
+from starter.service.telemetry import client_interceptors, install_tracing, metrics_runtime
+
+log = structlog.get_logger()
 
 
 def payload_converter(settings: Settings) -> DataConverter:
@@ -49,4 +56,22 @@ async def connect(settings: Settings) -> Client:
     PAYOUTS_ENCRYPTION_KEYS: a payload offloaded or encrypted by one process is read back by
     another.
     """
-    return await Client.connect(**connect_options(settings))
+    install_tracing()
+    return await Client.connect(
+        **connect_options(settings),
+        interceptors=client_interceptors(),
+        runtime=process_runtime(settings),
+    )
+
+
+def process_runtime(settings: Settings) -> Runtime | None:
+    """The runtime serving PAYOUTS_METRICS_PORT (one per process, shared by its clients), or
+    None for the SDK's default. An address already taken (a CLI command run beside the worker
+    with the same environment) leaves this process without an endpoint, with a warning."""
+    if settings.metrics_address is None:
+        return None
+    try:
+        return metrics_runtime(settings.metrics_address)
+    except ValueError as error:
+        log.warning("metrics.unavailable", address=settings.metrics_address, error=str(error))
+        return None

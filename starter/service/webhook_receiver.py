@@ -3,6 +3,8 @@
 200 once the event is safely handed to Temporal (or when the payout is not one of ours: it is
 logged, not an error, so the provider stops retrying); 401 on a bad or unknown signature; 400 on a
 malformed body; 503 when Temporal is unreachable, so that the provider retries later.
+Counted on the meter of the client's runtime (received, rejected by reason, delivered, unrouted:
+docs/observability.md), each request in a server span.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from collections.abc import Mapping
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from opentelemetry import trace
 from pydantic import ValidationError
 from temporalio.client import Client
+from temporalio.common import MetricMeter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from calypso import wire
@@ -25,11 +30,45 @@ from workflows.payout_models import ProviderEvent
 log = structlog.get_logger()
 # Not found, or found but already closed: either way, not a saga that can take the event.
 _NO_SUCH_SAGA = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+_TRACER_NAME = "payouts.webhooks"  # looked up per request: a no-op until a provider is installed
+
+
+class ReceiverMetrics:
+    """The receiver's counters, on the meter of its client's runtime (no-op without
+    PAYOUTS_METRICS_PORT)."""
+
+    def __init__(self, meter: MetricMeter) -> None:
+        self._received = meter.create_counter("payouts_webhooks_received", "Webhooks received")
+        self._rejected = meter.create_counter("payouts_webhooks_rejected", "Webhooks refused")
+        self._delivered = meter.create_counter(
+            "payouts_webhooks_delivered", "Webhooks handed to their saga as a signal"
+        )
+        self._unrouted = meter.create_counter(
+            "payouts_webhooks_unrouted", "Webhooks answered 200 with no saga of ours to take them"
+        )
+
+    @classmethod
+    def of(cls, client: Client) -> ReceiverMetrics:
+        runtime = client.service_client.config.runtime or Runtime.default()
+        return cls(runtime.metric_meter)
+
+    def received(self) -> None:
+        self._received.add(1)
+
+    def rejected(self, reason: str) -> None:
+        self._rejected.add(1, {"reason": reason})
+
+    def delivered(self, event_type: str) -> None:
+        self._delivered.add(1, {"type": event_type})
+
+    def unrouted(self, reason: str) -> None:
+        self._unrouted.add(1, {"reason": reason})
 
 
 def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
     """The receiver app; `keys` maps each accepted publicKey to its secretKey (rotation)."""
     app = FastAPI(title="Calypso payout webhooks", docs_url=None, redoc_url=None)
+    metrics = ReceiverMetrics.of(client)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
@@ -37,34 +76,51 @@ def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
 
     @app.post("/webhooks/calypso")
     async def receive(request: Request) -> Response:
-        body = await request.body()
-        try:
-            public_key = verify(body, request.headers, keys)
-        except SignatureError as exc:
-            log.warning("webhook.rejected", reason=str(exc))
-            return _answer(401, str(exc))
-        try:
-            event = WebhookEvent.model_validate(wire.loads(body))
-            provider_key = uuid.UUID(event.idempotency_key) if event.idempotency_key else None
-        except (ValueError, ValidationError) as exc:
-            log.warning("webhook.malformed", reason=str(exc)[:200])
-            return _answer(400, "malformed webhook body")
-        bound = log.bind(event_type=event.type, payout_key=event.idempotency_key, key=public_key)
-        if provider_key is None:
-            bound.info("webhook.unrouted", reason="no idempotencyKey")
-            return _answer(200, "not ours")
-        try:
-            workflow_id = await _signal_saga(client, provider_key, event)
-        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
-            bound.error("webhook.temporal_unavailable", error=str(exc))
-            return _answer(503, "Temporal is unreachable; retry later")
-        if workflow_id is None:
-            bound.info("webhook.unrouted", reason="no saga for this key")
-            return _answer(200, "not ours")
-        bound.info("webhook.delivered", workflow_id=workflow_id)
-        return _answer(200, "ok")
+        with trace.get_tracer(_TRACER_NAME).start_as_current_span(
+            "POST /webhooks/calypso", kind=trace.SpanKind.SERVER
+        ) as span:
+            metrics.received()
+            answer = await _receive(client, keys, metrics, await request.body(), request)
+            span.set_attribute("http.response.status_code", answer.status_code)
+            return answer
 
     return app
+
+
+async def _receive(
+    client: Client, keys: Mapping[str, str], metrics: ReceiverMetrics, body: bytes, request: Request
+) -> Response:
+    try:
+        public_key = verify(body, request.headers, keys)
+    except SignatureError as exc:
+        log.warning("webhook.rejected", reason=str(exc))
+        metrics.rejected("bad_signature")
+        return _answer(401, str(exc))
+    try:
+        event = WebhookEvent.model_validate(wire.loads(body))
+        provider_key = uuid.UUID(event.idempotency_key) if event.idempotency_key else None
+    except (ValueError, ValidationError) as exc:
+        log.warning("webhook.malformed", reason=str(exc)[:200])
+        metrics.rejected("malformed")
+        return _answer(400, "malformed webhook body")
+    bound = log.bind(event_type=event.type, payout_key=event.idempotency_key, key=public_key)
+    if provider_key is None:
+        bound.info("webhook.unrouted", reason="no idempotencyKey")
+        metrics.unrouted("no_idempotency_key")
+        return _answer(200, "not ours")
+    try:
+        workflow_id = await _signal_saga(client, provider_key, event)
+    except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
+        bound.error("webhook.temporal_unavailable", error=str(exc))
+        metrics.rejected("temporal_unavailable")
+        return _answer(503, "Temporal is unreachable; retry later")
+    if workflow_id is None:
+        bound.info("webhook.unrouted", reason="no saga for this key")
+        metrics.unrouted("no_saga")
+        return _answer(200, "not ours")
+    bound.info("webhook.delivered", workflow_id=workflow_id)
+    metrics.delivered(str(event.type))
+    return _answer(200, "ok")
 
 
 async def _signal_saga(client: Client, provider_key: uuid.UUID, event: WebhookEvent) -> str | None:

@@ -158,5 +158,5 @@ async def run_worker(client: Client, settings: Settings) -> None:
             api=settings.calypso_api_url,
             version=version.to_canonical_string() if version else None,
         )
-        async with report_waiting_sagas(client, enabled=settings.metrics_address is not None):
+        async with report_waiting_sagas(client):
             await worker.run()

@@ -4,6 +4,7 @@ dependencies, ports, CLI verbs, and what a deployment needs (README, Docker)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ def test_services_reference_each_other_consistently() -> None:
         "worker",
         "webhook-subscribe",
         "webhooks",
+        "prometheus",
+        "grafana",
     } <= set(found)
     for name, service in found.items():
         assert "image" in service or "build" in service, name
@@ -176,3 +179,67 @@ def test_the_workers_settings_load() -> None:
     versioned = {"PAYOUTS_DEPLOYMENT_NAME": "payouts", "PAYOUTS_BUILD_ID": "r1"}
     settings = Settings.from_env({**secrets, **environment, **versioned})
     assert settings.worker_version is not None
+
+
+def mounted(service: dict[str, Any], target: str) -> Path:
+    """The repository file `service` mounts at `target`."""
+    volumes: list[str] = service["volumes"]
+    [source] = [v.split(":")[0] for v in volumes if v.split(":")[1] == target]
+    assert source.startswith("./"), f"{target} is not a file of the repository"
+    return ROOT / source
+
+
+def test_prometheus_scrapes_every_worker_replica_and_the_receiver() -> None:
+    found = services()
+    prometheus = found["prometheus"]
+    config_path = next(
+        a.split("=", 1)[1] for a in prometheus["command"] if a.startswith("--config.file=")
+    )
+    config = yaml.safe_load(mounted(prometheus, config_path).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for name in ("worker", "webhooks"):
+        environment = interpolated(found[name]["environment"])
+        secrets = env_file("deploy/payouts.env")
+        secrets["PAYOUTS_ENCRYPTION_KEYS"] = "k1:" + base64.b64encode(bytes(32)).decode()
+        address = Settings.from_env({**secrets, **environment}).metrics_address
+        assert address is not None, f"{name}: no PAYOUTS_METRICS_PORT"
+        port = int(address.rsplit(":", 1)[1])
+        assert address.startswith("0.0.0.0:"), f"{name}: metrics must listen beyond loopback"
+        assert depends(prometheus, name) == "service_healthy"
+        assert environment["OTEL_SERVICE_NAME"] == f"payouts-{name}"
+        job = jobs[f"payouts-{name}"]
+        if name == "worker":  # one target per replica, found through Docker's DNS
+            [discovery] = job["dns_sd_configs"]
+            assert discovery["names"] == ["worker"] and discovery["port"] == port
+        else:
+            assert job["static_configs"][0]["targets"] == [f"webhooks:{port}"]
+    assert "ports" not in found["worker"]  # scraped inside the network, never published
+
+
+def test_grafana_provisions_prometheus_and_the_dashboard() -> None:
+    found = services()
+    grafana = found["grafana"]
+    assert depends(grafana, "prometheus") == "service_healthy"
+    datasources = yaml.safe_load(
+        mounted(grafana, "/etc/grafana/provisioning/datasources/payouts.yml").read_text()
+    )
+    [source] = datasources["datasources"]
+    prometheus_port = next(p.split(":")[1] for p in found["prometheus"]["ports"])
+    assert source["type"] == "prometheus"
+    assert source["url"] == f"http://prometheus:{prometheus_port}"
+    providers = yaml.safe_load(
+        mounted(grafana, "/etc/grafana/provisioning/dashboards/payouts.yml").read_text()
+    )
+    folder = providers["providers"][0]["options"]["path"]
+    dashboards = [v for v in grafana["volumes"] if v.split(":")[1].startswith(folder + "/")]
+    assert dashboards == ["./docs/grafana-dashboard.json:/etc/grafana/dashboards/payouts.json:ro"]
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    assert dashboard["uid"] and dashboard["title"] and dashboard["schemaVersion"] >= 30
+    [variable] = dashboard["templating"]["list"]
+    assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in dashboard["panels"]:
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+            assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
