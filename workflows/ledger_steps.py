@@ -54,10 +54,10 @@ class PayoutLedger:
         try:
             await workflow.execute_activity_method(PayoutActivities.reserve_funds, request, **CALL)
         except ActivityError as error:
-            raise SagaEnded(SagaState.REJECTED, self._refusal(error)) from error
+            raise SagaEnded(SagaState.REJECTED, self.refusal(error)) from error
         self._timeline.add("saga", "reserved", None, f"{amount} {currency}")
 
-    def _refusal(self, error: ActivityError) -> str:
+    def refusal(self, error: ActivityError) -> str:
         """What was short and the command that funds it, when the ledger said so."""
         short = shortfall_of(error)
         if short is None:
@@ -137,6 +137,13 @@ class ItemLedger:
                 raise SagaEnded(SagaState.REJECTED, reason) from error
             self._reserved = start + len(batch.reserve)
         self._timeline.add("saga", "reserved", None, f"{len(recipients)} items")
+
+    def refusal(self, error: ActivityError, amounts: list[Decimal]) -> str:
+        """Why the ledger refused the list, as the saga ends REJECTED with it."""
+        short = shortfall_of(error)
+        if short is None:
+            return f"ledger refused the reservation: {error.cause}"
+        return self._refusal(short, amounts)
 
     def _refusal(self, short: LedgerShortfall, amounts: list[Decimal]) -> str:
         """The whole list against what the sub-account had for it, and the command that funds

@@ -44,6 +44,7 @@ async def admit_list(
             (item,) = recipients.items(index, index + 1)
             tally.refuse(ItemOutcome.unpaid(item, ItemState.REJECTED, reason), reserved=reserved)
 
+    ledger.mark_reserved(0)  # nothing yet: a refusal of the first batch released nothing
     await controls.run(
         sub_account=request.ledger_account,
         currency=request.currency,
@@ -53,4 +54,5 @@ async def admit_list(
         batches=batches(),
         on_reserved=ledger.mark_reserved,
         on_refused=refuse,
+        refusal=lambda error: ledger.refusal(error, recipients.amounts),
     )

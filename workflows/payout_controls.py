@@ -14,10 +14,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.admission import AdmissionActivities
     from activities.admission_models import Admission, AdmitInput, AdmitItem, ApprovalNeed
+    from activities.ledger.shortfall import shortfall_of
     from activities.policy.model import ScreeningRules
     from activities.screening import ScreeningActivities
     from activities.screening_models import ScreenedRecipient, ScreeningRequest, ScreeningResult
@@ -78,6 +80,7 @@ class PayoutControls:
         batches: Iterator[list[AdmitItem]],
         on_reserved: Callable[[int], None],
         on_refused: OnRefused,
+        refusal: Callable[[ActivityError], str],
     ) -> None:
         """Admit, screen, approve. SagaEnded when the payout (every item of it) is refused, the
         approval is denied or expires, or a cancel comes; otherwise the items not refused are
@@ -87,6 +90,7 @@ class PayoutControls:
         admitted: list[AdmitItem] = []
         for batch in batches:
             admission = await self._admit(
+                refusal,
                 AdmitInput(
                     kind="single" if self._kind == "single" else "mass",
                     payout_key=self._key,
@@ -96,7 +100,7 @@ class PayoutControls:
                     item_count=count,
                     execution_date=execution_date,
                     items=batch,
-                )
+                ),
             )
             if admission.rejected is not None:
                 raise SagaEnded(
@@ -128,10 +132,19 @@ class PayoutControls:
             await self.approval.wait(self._need)
             self._record.timeline.add("saga", "approved", None, None)
 
-    async def _admit(self, request: AdmitInput) -> Admission:
-        admission: Admission = await workflow.execute_activity_method(
-            AdmissionActivities.admit_payout, request, **CALL
-        )
+    async def _admit(
+        self, refusal: Callable[[ActivityError], str], request: AdmitInput
+    ) -> Admission:
+        """One batch admitted; a ledger refusal (short of funds) ends the saga REJECTED with
+        what the caller's ledger step makes of it (what to fund, and how)."""
+        try:
+            admission: Admission = await workflow.execute_activity_method(
+                AdmissionActivities.admit_payout, request, **CALL
+            )
+        except ActivityError as error:
+            if shortfall_of(error) is None:
+                raise
+            raise SagaEnded(SagaState.REJECTED, refusal(error)) from error
         if admission.policy_version != self.policy_version:
             self.policy_version = admission.policy_version
             self._record.timeline.add("saga", "policy", None, f"version {admission.policy_version}")

@@ -243,6 +243,7 @@ class SinglePayoutWorkflow:
             batches=iter([[item]]),
             on_reserved=lambda _: None,
             on_refused=_released_by_the_run_loop,
+            refusal=self._ledger.refusal,
         )
 
     async def _check_funds(self) -> FundsCheck:

@@ -1,0 +1,174 @@
+"""Saga throughput beside a minimal workflow, and what one immediate payout costs in billable
+Temporal actions.
+
+One local dev server, one sandbox with no step delay (a fast provider), one worker process: 200
+immediate payouts started at once through the Python API, and 200 runs of a one-activity
+workflow on the same server, interleaved (minimal, saga, minimal, saga, …); the ratio of the
+medians is the figure. Billable actions are counted from each saga's history: the start, every
+activity scheduled, every batch of local activities (the markers one workflow task records),
+every timer, signal and update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.ledger import SqliteLedger
+from starter.api.payouts import PayoutRequest, Payouts
+from starter.local.local_stack import local_stack
+from starter.service.settings import Settings
+
+CONCURRENT = 200
+ROUNDS = 2
+TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+MINIMAL_QUEUE = "bench-minimal"
+
+
+@activity.defn
+async def noop(value: int) -> int:
+    return value
+
+
+@workflow.defn(name="BenchMinimal")
+class MinimalWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return await workflow.execute_activity(
+            noop, value, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+async def _minimal_rate(client: Client) -> float:
+    started = time.perf_counter()
+    handles = await asyncio.gather(
+        *(
+            client.start_workflow(
+                MinimalWorkflow.run, n, id=f"minimal-{uuid.uuid4()}", task_queue=MINIMAL_QUEUE
+            )
+            for n in range(CONCURRENT)
+        )
+    )
+    await asyncio.gather(*(handle.result() for handle in handles))
+    return CONCURRENT / (time.perf_counter() - started)
+
+
+async def _saga_rate(payouts: Payouts) -> tuple[float, list[uuid.UUID]]:
+    started = time.perf_counter()
+    keys = await asyncio.gather(
+        *(
+            payouts.start(
+                PayoutRequest(
+                    deposit_address=TRON,
+                    amount=Decimal(1),
+                    currency="USDT_TRX",
+                    idempotency_key=uuid.uuid4(),
+                )
+            )
+            for _ in range(CONCURRENT)
+        )
+    )
+    results = await asyncio.gather(*(payouts.result(key) for key in keys))
+    elapsed = time.perf_counter() - started
+    assert all(result.state == "COMPLETED" for result in results), "a benchmark payout failed"
+    return CONCURRENT / elapsed, keys
+
+
+async def billable_actions(client: Client, workflow_id: str) -> Counter[str]:
+    """One saga's billable actions by kind, from its history."""
+    counts: Counter[str] = Counter()
+    batches: set[int] = set()
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        counts["events"] += 1
+        kind = {
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "start",
+            EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activities",
+            EventType.EVENT_TYPE_TIMER_STARTED: "timers",
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signals",
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "updates",
+        }.get(event.event_type)
+        if kind:
+            counts[kind] += 1
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity":
+                batches.add(marker.workflow_task_completed_event_id)
+    counts["local activity batches"] = len(batches)
+    counts["billable"] = sum(
+        counts[k]
+        for k in ("start", "activities", "timers", "signals", "updates", "local activity batches")
+    )
+    return counts
+
+
+async def _measure() -> dict[str, str]:
+    settings = replace(Settings.from_env({}), temporal_address="127.0.0.1:7239")
+    async with local_stack(settings, step_delay_seconds=0.0) as stack:
+        ledger = SqliteLedger(settings.ledger_path)
+        await ledger.fund("default", "USDT_TRX", Decimal(10_000_000))
+        await ledger.close()
+        payouts = Payouts(stack.client, settings)
+        minimal: list[float] = []
+        sagas: list[float] = []
+        keys: list[uuid.UUID] = []
+        async with Worker(
+            stack.client,
+            task_queue=MINIMAL_QUEUE,
+            workflows=[MinimalWorkflow],
+            activities=[noop],
+        ):
+            await _minimal_rate(stack.client)  # warm-up: first workflow tasks, caches
+            for _ in range(ROUNDS):
+                minimal.append(await _minimal_rate(stack.client))
+                rate, keys = await _saga_rate(payouts)
+                sagas.append(rate)
+        sample = keys[:20]
+        per_saga: Counter[str] = Counter()
+        for key in sample:
+            per_saga.update(await billable_actions(stack.client, f"payout-{key}"))
+    minimal_rate, saga_rate = statistics.median(minimal), statistics.median(sagas)
+    shape = ", ".join(
+        f"{per_saga[name] / len(sample):g} {name}"
+        for name in (
+            "start",
+            "activities",
+            "local activity batches",
+            "timers",
+            "signals",
+            "updates",
+            "billable",
+            "events",
+        )
+    )
+    return {
+        "benchmark": f"{CONCURRENT} concurrent immediate payouts vs a one-activity workflow "
+        "(dev server, sandbox without delay)",
+        "baseline": f"minimal workflow: {minimal_rate:.1f} runs/s (median of {ROUNDS})",
+        "measured": f"saga: {saga_rate:.1f} payouts/s (median of {ROUNDS}); per saga {shape}",
+        "ratio": f"{saga_rate / minimal_rate:.2f}x the minimal workflow's throughput",
+        "method": f"{CONCURRENT} started at once, rate = {CONCURRENT} / (last result - first "
+        "start), rounds interleaved after a warm-up; actions counted over 20 sagas' histories",
+    }
+
+
+def run() -> dict[str, str]:
+    return asyncio.run(_measure())
+
+
+if __name__ == "__main__":
+    from starter.service.logging import configure_logging
+
+    configure_logging("WARNING")
+    for name, value in run().items():
+        print(f"{name:>10}: {value}")
