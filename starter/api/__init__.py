@@ -13,9 +13,17 @@ from starter.api.mass_csv import parse_mass_csv
 from starter.api.mass_rows import InvalidMassListError
 from starter.api.payouts import Payouts, PayoutSummary
 from starter.api.requests import InvalidPayoutError, checked
+from starter.api.schedule_views import (
+    InvalidScheduleError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+    ScheduleView,
+)
+from starter.api.schedules import PayoutSchedules, ScheduleTiming
 from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
 from workflows.mass_models import MassPayoutRequest, Recipients
 from workflows.payout_models import PayoutRequest, ResendPolicy
+from workflows.recurring_models import Overlap
 
 __all__ = [
     "ApprovalRefusedError",
@@ -24,17 +32,24 @@ __all__ = [
     "DenyInput",
     "InvalidMassListError",
     "InvalidPayoutError",
+    "InvalidScheduleError",
     "KeyReusedError",
     "MassPayoutRequest",
     "MassPayouts",
     "MassPreview",
+    "Overlap",
     "PayoutEndedError",
     "PayoutNotFoundError",
     "PayoutRequest",
+    "PayoutSchedules",
     "PayoutSummary",
     "Payouts",
     "Recipients",
     "ResendPolicy",
+    "ScheduleExistsError",
+    "ScheduleNotFoundError",
+    "ScheduleTiming",
+    "ScheduleView",
     "checked",
     "parse_mass_csv",
     "recipients_from_rows",
