@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.admission import AdmissionActivities
 from activities.callbacks import CallbackEvent
 from activities.ledger import (
     LedgerEntry,
@@ -28,6 +29,7 @@ from activities.payout_models import (
     FundsCheckInput,
     ProviderPayout,
 )
+from activities.policy import PolicySource
 from starter.api.outcomes import saga_result
 from starter.service.worker import workflow_runner
 from tests.integration.conftest import TRON, saga_status
@@ -93,6 +95,8 @@ class StandInProvider:
         return OtherPayments()
 
     def worker(self, task_queue: str) -> Worker:
+        # Admission is the real one with no policy: the saga's reservation in the real books.
+        admission = AdmissionActivities(self.ledger, PolicySource(None))
         return Worker(
             self.client,
             task_queue=task_queue,
@@ -106,6 +110,7 @@ class StandInProvider:
                 self.release_funds,
                 self.notify_merchant,
                 self.find_other_payments,
+                admission.admit_payout,
             ],
             workflow_runner=workflow_runner(),
         )
