@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import ClientError
 from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
 
 if TYPE_CHECKING:
@@ -70,6 +68,8 @@ class Boto3S3Client(S3StorageDriverClient):
     def _s3(self) -> S3Client:
         with self._lock:
             if self._client is None:
+                import boto3  # only where S3 is used: boto3 costs every CLI start 0.15 s
+
                 self._client = boto3.client("s3")
             return self._client
 
@@ -90,6 +90,8 @@ class Boto3S3Client(S3StorageDriverClient):
         self._s3().put_object(Bucket=bucket, Key=key, Body=data)
 
     def _exists(self, bucket: str, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
         try:
             self._s3().head_object(Bucket=bucket, Key=key)
         except ClientError as error:

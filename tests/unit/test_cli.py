@@ -1,13 +1,14 @@
 """The `payouts` CLI on bad input: exit 2 and one line on stderr naming the field, no Temporal.
 
-Every case runs the real console-script entry (`starter.cli.main.main`) in a subprocess, with
-TEMPORAL_ADDRESS pointing at a closed port: a verb that connects before it validates fails with
-"cannot reach Temporal" (exit 1) instead, which is exactly the bug these tests catch. The
-subprocesses run side by side in one module fixture to keep the file fast.
+Every case runs the real console-script entry in a fresh interpreter, with TEMPORAL_ADDRESS
+pointing at a closed port: a verb that connects before it validates fails with "cannot reach
+Temporal" (exit 1) instead, which is exactly the bug these tests catch. The bad-input cases share
+one interpreter (`tests/unit/cli_batch.py`), one run after another, to keep the file fast.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -169,10 +170,29 @@ def _run(case: Case) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_batch(cases: list[Case]) -> list[subprocess.CompletedProcess[str]]:
+    """Every case in one fresh interpreter, one after another (`tests/unit/cli_batch.py`)."""
+    batch = [{"args": case.args, "env": _environment(case.env)} for case in cases]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.unit.cli_batch"],
+        cwd=ROOT,
+        env=_environment({}),
+        input=json.dumps(batch),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return [
+        subprocess.CompletedProcess(case.args, o["returncode"], o["stdout"], o["stderr"])
+        for case, o in zip(cases, json.loads(done.stdout), strict=True)
+    ]
+
+
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip((case.id for case in CASES), pool.map(_run, CASES), strict=True))
+    return dict(zip((case.id for case in CASES), run_batch(CASES), strict=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -40,13 +40,13 @@ MASS_FINGERPRINT = "9d3911321058ade0af505f088edc1f88547f6b421b920d8bfaa8c96a67d8
 PAYOUT_INPUT_FIELDS = {
     "comment", "external_id", "execution_date", "ledger_account", "resend", "funds_wait_seconds",
     "poll_interval_seconds", "notify_merchant", "confirmation_wait_seconds", "idempotency_key",
-    "deposit_address", "amount", "currency", "max_fee",
+    "deposit_address", "amount", "currency", "max_fee", "requested_by",
 }  # fmt: skip
 MASS_INPUT_FIELDS = {
     "comment", "external_id", "execution_date", "ledger_account", "resend", "funds_wait_seconds",
     "poll_interval_seconds", "notify_merchant", "confirmation_wait_seconds", "idempotency_key",
     "currency", "recipients", "name", "items_per_deal", "max_parallel_deals", "deals_per_run",
-    "resume",
+    "resume", "requested_by",
 }  # fmt: skip
 
 
@@ -112,6 +112,12 @@ def test_fingerprints_keep_the_values_running_sagas_carry(settings: Settings) ->
     assert fingerprint(single) == SINGLE_FINGERPRINT
     many = saga_input(MassPayoutInput, mass(), settings)
     assert fingerprint(many) == MASS_FINGERPRINT
+
+
+def test_the_requester_is_not_part_of_the_fingerprint() -> None:
+    """The same payout asked for by another person is still the same payout."""
+    alice = saga_input(PayoutInput, payout(requested_by="alice"), Settings())
+    assert fingerprint(alice) == fingerprint(saga_input(PayoutInput, payout(), Settings()))
 
 
 def test_any_field_of_the_request_changes_the_fingerprint() -> None:

@@ -5,14 +5,13 @@ port, so a verb that connected first would say "cannot reach Temporal" instead."
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from starter.cli.main import app
-from tests.unit.test_cli import TRON, Case, _run
+from tests.unit.test_cli import TRON, Case, _run, run_batch
 
 VERBS = [
     "create",
@@ -61,8 +60,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        return dict(zip((case.id for case in CASES), pool.map(_run, CASES), strict=True))
+    return dict(zip((case.id for case in CASES), run_batch(CASES), strict=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
