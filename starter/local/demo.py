@@ -6,7 +6,9 @@
    reservation is released (compensation).
 4. A payout the demo's policy holds for approval: approved by someone other than its requester,
    then paid.
-5. A 250-recipient mass payout from a CSV: three items fail on the network, are resent and end
+5. A monthly rent on a Temporal Schedule whose last month is run twice, as a retried firing
+   would: one key, one saga, paid once.
+6. A 250-recipient mass payout from a CSV: three items fail on the network, are resent and end
    COMPLETED; one fails for good and is released; a per-item report is written.
 Each prints its timeline (or progress) and its link in the Temporal UI; the demo exits 0 only if
 all end as described.
@@ -31,6 +33,7 @@ from starter.api.payouts import PayoutRequest, Payouts
 from starter.cli.output import console, print_status
 from starter.local.demo_controls import run_approval_demo, write_demo_policy
 from starter.local.demo_mass import DemoError, expect, run_mass_demo
+from starter.local.demo_recurring import run_recurring_demo
 from starter.local.local_stack import LocalStack, local_stack
 from starter.service.settings import Settings
 from workflows.keys import single_payout_workflow_id
@@ -72,6 +75,7 @@ async def run_demo(settings: Settings) -> int:
                 canceled = await _rescheduled_then_canceled(stack, payouts)
                 failed = await _failed_and_compensated(stack, payouts)
                 approved = await run_approval_demo(stack, payouts, ledger, _request())
+                await run_recurring_demo(stack, payouts, settings, _request())
                 await run_mass_demo(stack, payouts, ledger)
             if ledger is not None:
                 await _check_ledger(ledger, settled, EntryState.SETTLED)

@@ -42,7 +42,7 @@ async def run_mass_demo(stack: LocalStack, payouts: Payouts, ledger: SqliteLedge
     csv_path, data = _save(directory / "demo-recipients.csv", demo_csv())
     parsed = parse_mass_csv(data, currency=CURRENCY)
     expect(parsed.ok, f"CSV problems: {parsed.errors[:3]}")
-    console.rule(f"5. a mass payout of {len(parsed.items)} recipients from {csv_path}")
+    console.rule(f"6. a mass payout of {len(parsed.items)} recipients from {csv_path}")
     recipients = recipients_from_parsed(parsed)
     preview = await payouts.mass.preview(CURRENCY, recipients)
     console.print(

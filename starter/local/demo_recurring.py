@@ -38,7 +38,7 @@ async def run_recurring_demo(
             SCHEDULE_ID, last_month - timedelta(hours=1), last_month + timedelta(hours=1)
         )
     view = await _when_ended(schedules, 2)
-    console.rule("6. a recurring payout on a Temporal Schedule (monthly rent)")
+    console.rule("5. a recurring payout on a Temporal Schedule (monthly rent)")
     print_schedule(view)
     keys = {occurrence.key for occurrence in view.occurrences}
     expect(len(keys) == 1, f"one key for one month, got {len(keys)}")
@@ -51,7 +51,7 @@ async def run_recurring_demo(
         "the month's payout completed",
     )
     console.print(
-        f"Temporal UI: {stack.ui_url}/namespaces/{settings.temporal_namespace}/schedules\n"
+        f"Temporal UI: {stack.ui_url}/namespaces/{settings.temporal_namespace}/schedules/{SCHEDULE_ID}\n"
     )
     await schedules.pause(SCHEDULE_ID, "demo over")
     return view
