@@ -50,9 +50,8 @@ async def run_recurring_demo(
         all(o.saga_state == SagaState.COMPLETED for o in view.occurrences),
         "the month's payout completed",
     )
-    console.print(
-        f"Temporal UI: {stack.ui_url}/namespaces/{settings.temporal_namespace}/schedules/{SCHEDULE_ID}\n"
-    )
+    namespace = settings.temporal_namespace
+    console.print(f"Temporal UI: {stack.ui_url}/namespaces/{namespace}/schedules/{SCHEDULE_ID}\n")
     await schedules.pause(SCHEDULE_ID, "demo over")
     return view
 
