@@ -43,28 +43,26 @@ async def main() -> None:
         schedule_id="recorded-rent",
         payout=PayoutRequest(deposit_address=TRON, amount=Decimal("12.5"), currency="USDT_TRX"),
     )
-    with running_sandbox(SANDBOX) as sandbox:
-        async with temporal(dev_server=True) as env:
-            async with httpx.AsyncClient(base_url=sandbox.url, timeout=CONTROL_TIMEOUT) as http:
-                with tempfile.TemporaryDirectory() as tmp:
-                    async with start_stack(env.client, sandbox, Control(http), Path(tmp)) as stack:
-                        for name in ("occurrence_paid", "occurrence_fired_again"):
-                            handle = await stack.client.start_workflow(
-                                RecurringPayoutWorkflow.run,
-                                request,
-                                id=f"recurring-payout-recorded-{uuid.uuid4()}",
-                                task_queue=stack.task_queue,
-                                search_attributes=TypedSearchAttributes(
-                                    [SearchAttributePair(scheduled, when)]
-                                ),
-                            )
-                            result = await handle.result()
-                            assert isinstance(result, RecurringPayoutResult)
-                            assert result.started == (name == "occurrence_paid"), result
-                            history = await handle.fetch_history()
-                            target = RECURRING_HISTORIES / f"{name}.json"
-                            target.write_text(history.to_json() + "\n")
-                            print(f"{name:<24} {result.state}  {target}")
+    with running_sandbox(SANDBOX) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        async with (
+            temporal(dev_server=True) as env,
+            httpx.AsyncClient(base_url=sandbox.url, timeout=CONTROL_TIMEOUT) as http,
+            start_stack(env.client, sandbox, Control(http), Path(tmp)) as stack,
+        ):
+            for name in ("occurrence_paid", "occurrence_fired_again"):
+                handle = await stack.client.start_workflow(
+                    RecurringPayoutWorkflow.run,
+                    request,
+                    id=f"recurring-payout-recorded-{uuid.uuid4()}",
+                    task_queue=stack.task_queue,
+                    search_attributes=TypedSearchAttributes([SearchAttributePair(scheduled, when)]),
+                )
+                result = await handle.result()
+                assert isinstance(result, RecurringPayoutResult)
+                assert result.started == (name == "occurrence_paid"), result
+                target = RECURRING_HISTORIES / f"{name}.json"
+                target.write_text((await handle.fetch_history()).to_json() + "\n")
+                print(f"{name:<24} {result.state}  {target}")
 
 
 if __name__ == "__main__":

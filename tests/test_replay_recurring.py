@@ -16,6 +16,10 @@ from workflows.recurring import RecurringPayoutWorkflow
 RECORDED = sorted(RECURRING_HISTORIES.glob("*.json"))
 
 
+def load(file: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(file.stem, file.read_text())
+
+
 def test_both_occurrence_paths_are_recorded() -> None:
     assert {file.stem for file in RECORDED} >= {"occurrence_paid", "occurrence_fired_again"}
 
@@ -27,6 +31,5 @@ async def test_occurrence_history_replays_deterministically(file: Path) -> None:
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
-    history = WorkflowHistory.from_json(file.stem, file.read_text())
-    outcome = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    outcome = await replayer.replay_workflow(load(file), raise_on_replay_failure=False)
     assert outcome.replay_failure is None, f"{file.stem}: {outcome.replay_failure!r}"
