@@ -79,7 +79,9 @@ def webhooks(
         raise CliError("CALYPSO_WEBHOOK_KEYS: set at least one publicKey:secretKey pair")
 
     async def run() -> None:
-        receiver = create_receiver_app(await connect(settings), settings.webhook_keys)
+        receiver = create_receiver_app(
+            await connect(settings), settings.webhook_keys, forward=settings.webhooks_forward
+        )
         await uvicorn.Server(uvicorn.Config(receiver, host=host, port=port)).serve()
 
     asyncio.run(run())

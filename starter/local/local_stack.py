@@ -102,7 +102,10 @@ async def local_stack(
             settings = replace(settings, calypso_api_url=sandbox.url)
         keys = dict(settings.webhook_keys)
         receiver_url = await stack.enter_async_context(
-            serve_in_background(create_receiver_app(client, keys), port=ports.receiver)
+            serve_in_background(
+                create_receiver_app(client, keys, forward=settings.webhooks_forward),
+                port=ports.receiver,
+            )
         )
         if webhooks:
             await _subscribe(settings, f"{receiver_url}/webhooks/calypso", keys)

@@ -20,6 +20,7 @@ from starter.service.encryption import EncryptionKey, EncryptionKeyError, parse_
 from starter.service.policy_setting import check_policy_fits_ledger, policy_path_of
 from starter.service.settings_values import (
     DEFAULT_HOME,
+    _choice,
     _deployment_version,
     _home,
     _host_port,
@@ -41,6 +42,7 @@ from starter.service.temporal_config import (
     TemporalConfigError,
     load_temporal_target,
 )
+from starter.service.webhook_news import FORWARD_MODES
 
 SANDBOX_ACCOUNT = "sandbox-account"
 SANDBOX_API_KEY = "sandbox-public-key"
@@ -109,6 +111,9 @@ class Settings:
     # PAYOUTS_POLICY: the operator's policy file (TOML or YAML; docs/policy.md), checked here at
     # start and re-read by workers when it changes; None: no approvals, limits or screening.
     policy_path: Path | None = None
+    # PAYOUTS_WEBHOOKS_FORWARD: `news` (the receiver signals only webhooks a saga acts on) or
+    # `all` (every webhook, every provider step in the timeline); starter/service/webhook_news.py.
+    webhooks_forward: str = "news"
 
     @property
     def credentials(self) -> CalypsoCredentials:
@@ -194,6 +199,9 @@ class Settings:
                 "PAYOUTS_METRICS_PORT", env.get("PAYOUTS_METRICS_PORT", "")
             ),
             policy_path=policy_path_of(home, env.get("PAYOUTS_POLICY", "")),
+            webhooks_forward=_choice(
+                "PAYOUTS_WEBHOOKS_FORWARD", text("PAYOUTS_WEBHOOKS_FORWARD", "news"), FORWARD_MODES
+            ),
         ).checked()
 
     def checked(self) -> Settings:

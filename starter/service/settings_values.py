@@ -118,6 +118,13 @@ def _log_level(name: str, value: str) -> str:
     return level
 
 
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    chosen = value.strip().lower()
+    if chosen not in choices:
+        raise SettingsError(f"{name}: expected {' or '.join(choices)}, got {value!r}")
+    return chosen
+
+
 def _home(name: str, value: str) -> Path:
     """PAYOUTS_HOME: absolute (or `~`-relative), and a directory if it exists. A relative home
     would mean one place per working directory: the very thing it exists to prevent."""

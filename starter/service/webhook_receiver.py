@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from calypso import wire
 from calypso.models import WebhookEvent
 from calypso.signing import SignatureError, verify
+from starter.service.webhook_news import RecentDeliveries, skip_reason
 from workflows.keys import PROVIDER_EVENT_SIGNAL, saga_workflow_ids
 from workflows.payout_models import ProviderEvent
 
@@ -46,6 +47,11 @@ class ReceiverMetrics:
         self._unrouted = meter.create_counter(
             "payouts_webhooks_unrouted", "Webhooks answered 200 with no saga of ours to take them"
         )
+        self._skipped = meter.create_counter(
+            "payouts_webhooks_skipped",
+            "Webhooks answered 200 without a signal: progress a saga needs nothing from, or an "
+            "exact copy of one just delivered",
+        )
 
     @classmethod
     def of(cls, client: Client) -> ReceiverMetrics:
@@ -64,11 +70,19 @@ class ReceiverMetrics:
     def unrouted(self, reason: str) -> None:
         self._unrouted.add(1, {"reason": reason})
 
+    def skipped(self, reason: str) -> None:
+        self._skipped.add(1, {"reason": reason})
 
-def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
-    """The receiver app; `keys` maps each accepted publicKey to its secretKey (rotation)."""
+
+def create_receiver_app(
+    client: Client, keys: Mapping[str, str], *, forward: str = "news"
+) -> FastAPI:
+    """The receiver app; `keys` maps each accepted publicKey to its secretKey (rotation);
+    `forward`: `news` signals only the webhooks a saga acts on (`webhook_news.py`), `all` every
+    one."""
     app = FastAPI(title="Calypso payout webhooks", docs_url=None, redoc_url=None)
     metrics = ReceiverMetrics.of(client)
+    recent = RecentDeliveries() if forward == "news" else None
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
@@ -80,7 +94,7 @@ def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
             "POST /webhooks/calypso", kind=trace.SpanKind.SERVER
         ) as span:
             metrics.received()
-            answer = await _receive(client, keys, metrics, await request.body(), request)
+            answer = await _receive(client, keys, metrics, recent, await request.body(), request)
             span.set_attribute("http.response.status_code", answer.status_code)
             return answer
 
@@ -88,7 +102,12 @@ def create_receiver_app(client: Client, keys: Mapping[str, str]) -> FastAPI:
 
 
 async def _receive(
-    client: Client, keys: Mapping[str, str], metrics: ReceiverMetrics, body: bytes, request: Request
+    client: Client,
+    keys: Mapping[str, str],
+    metrics: ReceiverMetrics,
+    recent: RecentDeliveries | None,
+    body: bytes,
+    request: Request,
 ) -> Response:
     try:
         public_key = verify(body, request.headers, keys)
@@ -108,6 +127,12 @@ async def _receive(
         bound.info("webhook.unrouted", reason="no idempotencyKey")
         metrics.unrouted("no_idempotency_key")
         return _answer(200, "not ours")
+    if recent is not None:  # only what the saga acts on (webhook_news.py)
+        skipped = skip_reason(event) or ("duplicate" if recent.seen(body) else None)
+        if skipped is not None:
+            bound.info("webhook.skipped", reason=skipped, status=event.payout_status)
+            metrics.skipped(skipped)
+            return _answer(200, "ok")
     try:
         workflow_id = await _signal_saga(client, provider_key, event)
     except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
@@ -120,6 +145,8 @@ async def _receive(
         return _answer(200, "not ours")
     bound.info("webhook.delivered", workflow_id=workflow_id)
     metrics.delivered(str(event.type))
+    if recent is not None:
+        recent.delivered(body)
     return _answer(200, "ok")
 
 

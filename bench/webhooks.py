@@ -1,0 +1,192 @@
+"""Webhooks: how fast the receiver answers beside a bare endpoint, and how soon a webhook's news
+is visible in a running saga's `status` query.
+
+1. Throughput: the same load tool (one httpx client, 32 requests in flight) POSTs signed
+   webhooks to the receiver and to a bare endpoint of the same ASGI server (uvicorn + FastAPI)
+   that only answers 200. The receiver's load is the provider's mix for payouts that are running:
+   the six events the sandbox sends per payout, each sent twice (the provider retries and
+   duplicates). The ratio of requests per second is the figure.
+2. Latency: 400 running sagas (created at a provider that then takes an hour per step); one
+   signed `PAYOUT_HASH_RECEIVED` each, sent at 100 per second; for each, the time from the POST
+   leaving the load tool to the hash showing in the saga's `status` query (queried every 5 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Response
+
+from activities.ledger import SqliteLedger
+from calypso import wire
+from calypso.signing import sign
+from starter.api.payouts import PayoutRequest, Payouts
+from starter.local.local_stack import local_stack
+from starter.service.asgi_runner import serve_in_background
+from starter.service.settings import Settings
+from starter.service.webhook_receiver import create_receiver_app
+from workflows.payout_models import PayoutStatus, SagaState
+
+PUBLIC, SECRET = "bench-webhooks", "bench-webhooks-secret"
+TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+IN_FLIGHT = 32
+SAGAS = 400
+RATE = 100.0  # webhooks per second in the latency run
+
+
+def signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    body = wire.dumps(event)
+    return body, {"Key": PUBLIC, "Sign": sign(body, SECRET), "Content-Type": "application/json"}
+
+
+def provider_mix(key: uuid.UUID, provider_id: str) -> list[dict[str, Any]]:
+    """What the sandbox sends for one payout on its way, each event twice (the last one a
+    repeat of IN_PROGRESS where the sandbox would say COMPLETED: the saga keeps running)."""
+    base = {"parentExternalId": provider_id, "idempotencyKey": str(key), "currency": "USDT_TRX"}
+    steps = [
+        {"type": "PAYOUT_CHANGE_STATUS", "payoutStatus": "CREATED"},
+        {"type": "PAYOUT_CHANGE_STATUS", "payoutStatus": "CONFIRMED"},
+        {"type": "PAYOUT_CONFIRMED", "payoutStatus": "CONFIRMED"},
+        {"type": "PAYOUT_CHANGE_STATUS", "payoutStatus": "IN_PROGRESS"},
+        {"type": "PAYOUT_HASH_RECEIVED", "payoutStatus": "IN_PROGRESS", "hash": f"0x{key.hex}"},
+        {"type": "PAYOUT_CHANGE_STATUS", "payoutStatus": "IN_PROGRESS"},
+    ]
+    return [{**base, **step} for step in steps for _ in range(2)]
+
+
+async def _load(url: str, bodies: list[tuple[bytes, dict[str, str]]]) -> float:
+    """Requests per second for POSTing every body, IN_FLIGHT at a time; all must answer 200."""
+    queue = list(reversed(bodies))
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def worker() -> None:
+            while queue:
+                body, headers = queue.pop()
+                answer = await http.post(url, content=body, headers=headers)
+                assert answer.status_code == 200, answer.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+        return len(bodies) / (time.perf_counter() - started)
+
+
+def _bare_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/webhooks/calypso")
+    async def answer() -> Response:
+        return Response(content=b'{"status":"ok"}', media_type="application/json")
+
+    return app
+
+
+async def _running_sagas(payouts: Payouts, count: int) -> list[uuid.UUID]:
+    keys = await asyncio.gather(
+        *(
+            payouts.start(
+                PayoutRequest(deposit_address=TRON, amount=Decimal(1), currency="USDT_TRX")
+            )
+            for _ in range(count)
+        )
+    )
+    for key in keys:  # created at the provider: following it
+        while (await _status(payouts, key)).state != SagaState.SUBMITTED:
+            await asyncio.sleep(0.05)
+    return list(keys)
+
+
+async def _status(payouts: Payouts, key: uuid.UUID) -> PayoutStatus:
+    status = await payouts.status(key)
+    assert isinstance(status, PayoutStatus)
+    return status
+
+
+async def _latencies(url: str, payouts: Payouts, ids: dict[uuid.UUID, str]) -> list[float]:
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def one(key: uuid.UUID, provider_id: str) -> float:
+            tx_hash = f"0x{uuid.uuid4().hex}"
+            body, headers = signed(
+                {
+                    "type": "PAYOUT_HASH_RECEIVED",
+                    "parentExternalId": provider_id,
+                    "payoutStatus": "IN_PROGRESS",
+                    "hash": tx_hash,
+                    "idempotencyKey": str(key),
+                }
+            )
+            started = time.perf_counter()
+            answer = await http.post(url, content=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+            while (await _status(payouts, key)).tx_hash != tx_hash:
+                await asyncio.sleep(0.005)
+            return time.perf_counter() - started
+
+        tasks = []
+        begin = time.perf_counter()
+        for n, (key, provider_id) in enumerate(ids.items()):
+            await asyncio.sleep(max(0.0, begin + n / RATE - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(key, provider_id)))
+        return list(await asyncio.gather(*tasks))
+
+
+async def _measure() -> dict[str, str]:
+    settings = replace(
+        Settings.from_env({}),
+        temporal_address="127.0.0.1:7239",
+        webhook_keys={PUBLIC: SECRET},
+        poll_interval_seconds=3600.0,
+    )
+    # A provider that takes an hour per step: the sagas stay SUBMITTED while the bench runs.
+    async with local_stack(settings, step_delay_seconds=3600.0, webhooks=False) as stack:
+        ledger = SqliteLedger(settings.ledger_path)
+        await ledger.fund("default", "USDT_TRX", Decimal(1_000_000))
+        await ledger.close()
+        payouts = Payouts(stack.client, settings)
+        keys = await _running_sagas(payouts, SAGAS)
+        ids = {key: (await _status(payouts, key)).provider_id or "" for key in keys}
+        # The mix goes to the first 50 sagas, the latency run's hashes to the other 350.
+        mixed = list(ids.items())[:50]
+        mix = [signed(event) for key, pid in mixed for event in provider_mix(key, pid)]
+        receiver = create_receiver_app(stack.client, settings.webhook_keys)
+        async with (
+            serve_in_background(receiver) as receiver_url,
+            serve_in_background(_bare_app()) as bare_url,
+        ):
+            bare = [await _load(f"{bare_url}/webhooks/calypso", mix) for _ in range(3)]
+            ours = [await _load(f"{receiver_url}/webhooks/calypso", mix) for _ in range(3)]
+            fresh = dict(list(ids.items())[50:])
+            latencies = await _latencies(f"{receiver_url}/webhooks/calypso", payouts, fresh)
+    bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
+    cuts = statistics.quantiles(latencies, n=100)
+    p50, p99 = statistics.median(latencies), cuts[98]
+    return {
+        "benchmark": "webhook receiver beside a bare endpoint; webhook to visible saga state",
+        "baseline": f"bare uvicorn/FastAPI endpoint answering 200: {bare_rate:.0f} requests/s",
+        "measured": f"receiver: {our_rate:.0f} requests/s on the provider's mix "
+        f"({len(mix)} webhooks: six per payout, each twice); webhook to status at "
+        f"{RATE:.0f}/s to {SAGAS - 50} running sagas: p50 {p50 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms",
+        "ratio": f"{our_rate / bare_rate:.2f}x the bare endpoint's requests/s",
+        "method": f"one httpx client, {IN_FLIGHT} in flight, median of 3 runs each; latency from "
+        "the POST to the status query showing the new hash (queried every 5 ms)",
+    }
+
+
+def run() -> dict[str, str]:
+    return asyncio.run(_measure())
+
+
+if __name__ == "__main__":
+    from starter.service.logging import configure_logging
+
+    configure_logging("WARNING")
+    for name, value in run().items():
+        print(f"{name:>10}: {value}")
