@@ -3,11 +3,9 @@ retry loop (unlimited attempts; permanent errors arrive non-retryable and stop i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 CALL: dict[str, Any] = {
@@ -34,21 +32,3 @@ CALLBACK_REPLAY: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
 }
-
-
-# A short, idempotent step (a ledger move, a read): since the operator's controls, sagas run
-# these as local activities — a marker in the workflow task that ran them, no task round trip,
-# and consecutive ones share one task. Same timeout and retry policy as CALL.
-LOCAL: dict[str, Any] = dict(CALL)
-
-ArgT = TypeVar("ArgT")
-ResultT = TypeVar("ResultT")
-
-
-def step(
-    method: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
-) -> Awaitable[ResultT]:
-    """Run an activity method as a local activity (`local`) or as an activity."""
-    if local:
-        return workflow.execute_local_activity_method(method, arg, **LOCAL)
-    return workflow.execute_activity_method(method, arg, **CALL)

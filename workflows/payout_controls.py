@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.policy.model import ScreeningRules
     from activities.screening import ScreeningActivities
     from activities.screening_models import ScreenedRecipient, ScreeningRequest, ScreeningResult
-    from workflows.activity_options import step
+    from workflows.activity_options import CALL
     from workflows.approval import ApprovalGate
     from workflows.approval_models import ApprovalStatus
     from workflows.execution_schedule import ExecutionSchedule
@@ -138,7 +138,9 @@ class PayoutControls:
         """One batch admitted; a ledger refusal (short of funds) ends the saga REJECTED with
         what the caller's ledger step makes of it (what to fund, and how)."""
         try:
-            admission: Admission = await step(AdmissionActivities.admit_payout, request, local=True)
+            admission: Admission = await workflow.execute_activity_method(
+                AdmissionActivities.admit_payout, request, **CALL
+            )
         except ActivityError as error:
             if shortfall_of(error) is None:
                 raise

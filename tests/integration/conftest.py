@@ -158,6 +158,9 @@ async def start_stack(
     # loaded machine, and the retry would show up as an extra provider call in the tests.
     client_timeout: float = 15.0,
     ledger_funds: Decimal = Decimal(1_000_000),
+    # Every webhook reaches the saga: the saga tests are about what it does with all of them
+    # (duplicates, stale and reordered ones). The receiver's default, `news`, has its own tests.
+    forward: str = "all",
 ) -> AsyncIterator[Stack]:
     """A stack for one test. `webhooks=False` leaves the receiver unsubscribed (polling only);
     `run_worker=False` lets the test run (and restart) workers itself."""
@@ -166,7 +169,8 @@ async def start_stack(
     async with CalypsoClient(sandbox_server.url, credentials(), timeout=client_timeout) as calypso:
         activities = PayoutActivities(calypso, ledger)
         keys: dict[str, str] = {}
-        async with serve_in_background(create_receiver_app(client, keys)) as receiver_url:
+        receiver = create_receiver_app(client, keys, forward=forward)
+        async with serve_in_background(receiver) as receiver_url:
             if webhooks:
                 subscription = await calypso.create_webhook_subscription(
                     CreateWebhookSubscriptionRequest(

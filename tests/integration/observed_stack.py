@@ -57,7 +57,8 @@ async def observed_stack(
     ) as calypso:
         activities = PayoutActivities(calypso, ledger)
         keys: dict[str, str] = {}
-        async with serve_in_background(create_receiver_app(client, keys)) as receiver_url:
+        receiver = create_receiver_app(client, keys, forward="all")  # counts every delivery
+        async with serve_in_background(receiver) as receiver_url:
             subscription = await calypso.create_webhook_subscription(
                 CreateWebhookSubscriptionRequest(
                     request_id=uuid.uuid4(), url=f"{receiver_url}/webhooks/calypso"
