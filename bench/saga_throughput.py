@@ -17,37 +17,23 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 
-from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.ledger import SqliteLedger
+from bench.minimal_workflow import MinimalWorkflow, noop
 from starter.api.payouts import PayoutRequest, Payouts
 from starter.local.local_stack import local_stack
 from starter.service.settings import Settings
+from starter.service.worker import workflow_runner
 
 CONCURRENT = 200
 ROUNDS = 2
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 MINIMAL_QUEUE = "bench-minimal"
-
-
-@activity.defn
-async def noop(value: int) -> int:
-    return value
-
-
-@workflow.defn(name="BenchMinimal")
-class MinimalWorkflow:
-    @workflow.run
-    async def run(self, value: int) -> int:
-        return await workflow.execute_activity(
-            noop, value, start_to_close_timeout=timedelta(seconds=30)
-        )
 
 
 async def _minimal_rate(client: Client) -> float:
@@ -127,6 +113,7 @@ async def _measure() -> dict[str, str]:
             task_queue=MINIMAL_QUEUE,
             workflows=[MinimalWorkflow],
             activities=[noop],
+            workflow_runner=workflow_runner(),  # sandboxed, as the saga's worker
         ):
             await _minimal_rate(stack.client)  # warm-up: first workflow tasks, caches
             for _ in range(ROUNDS):
