@@ -129,11 +129,7 @@ class ItemLedger:
                 short = shortfall_of(error)
                 # An atomic batch rolled back whole; a non-atomic one says what it kept.
                 self._reserved = start + (short.reserved_in_batch if short else 0)
-                reason = (
-                    self._refusal(short, recipients.amounts)
-                    if short
-                    else f"ledger refused the reservation: {error.cause}"
-                )
+                reason = self.refusal(error, recipients.amounts)
                 raise SagaEnded(SagaState.REJECTED, reason) from error
             self._reserved = start + len(batch.reserve)
         self._timeline.add("saga", "reserved", None, f"{len(recipients)} items")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,11 +33,9 @@ CONTROLS_PATCH = "operator-controls"
 ADMIT_BATCH_ITEMS = 2000
 # The hook may take its time over a long list; heartbeats between its chunks show it is alive.
 SCREENING_CALL: dict[str, Any] = {
+    **CALL,
     "start_to_close_timeout": timedelta(minutes=30),
     "heartbeat_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-    ),
 }
 
 
@@ -51,7 +48,7 @@ class PayoutControls:
 
     def __init__(
         self,
-        kind: str,
+        kind: Literal["single", "mass"],
         key: str,
         record: SagaRecord,
         schedule: ExecutionSchedule,
@@ -92,7 +89,7 @@ class PayoutControls:
             admission = await self._admit(
                 refusal,
                 AdmitInput(
-                    kind="single" if self._kind == "single" else "mass",
+                    kind=self._kind,
                     payout_key=self._key,
                     sub_account=sub_account,
                     currency=currency,
@@ -161,7 +158,7 @@ class PayoutControls:
                 ScreeningActivities.screen_recipients,
                 ScreeningRequest(
                     payout_key=self._key,
-                    kind="single" if self._kind == "single" else "mass",
+                    kind=self._kind,
                     currency=currency,
                     sub_account=sub_account,
                     url=rules.url,
@@ -198,14 +195,13 @@ class PayoutControls:
     ) -> None:
         if not refused:
             return
-        if self._kind == "single" or len(refused) >= count:
+        await on_refused(refused, reserved)
+        if self._kind == "single" or len(refused) >= count:  # nothing left to pay
             first = next(iter(refused.values()))
             every = (
                 "" if self._kind == "single" else f"every item was refused ({len(refused)}), e.g. "
             )
-            await on_refused(refused, reserved)
             raise SagaEnded(SagaState.REJECTED, f"{every}{first}")
-        await on_refused(refused, reserved)
 
     def _ask(self, need: ApprovalNeed | None) -> None:
         if need is not None:

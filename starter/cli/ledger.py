@@ -8,9 +8,7 @@ Temporal: it releases a reservation only once the saga that holds it has ended o
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
@@ -20,12 +18,11 @@ from activities.ledger import (
     EntryTotal,
     LedgerConflictError,
     LedgerRecord,
-    LedgerUnavailableError,
 )
 from calypso.currencies import CURRENCIES, decimals_of, parse_amount
 from starter.cli import ledger_limits
 from starter.cli.common import CliError, JsonFlag
-from starter.cli.ledger_books import Books, BooksAt, books_at
+from starter.cli.ledger_books import Books, books_at, with_ledger
 from starter.cli.ledger_release import release_entry
 from starter.cli.ledger_views import (
     ITEM_INFIX,
@@ -69,7 +66,7 @@ def balance(
     code = currency.upper() if currency else None
     rows = []
     if books.exists():  # reading never creates the file: nothing funded reads as no balances
-        rows = _with_ledger(books, lambda ledger: ledger.balances(account, code))
+        rows = with_ledger(books, lambda ledger: ledger.balances(account, code))
     found = Balances(ledger=books.name, balances=rows)
     emit_json(found) if as_json else print_balances(found)
 
@@ -93,7 +90,7 @@ def fund(
     if not ref:
         raise CliError("reference: must not be empty")
     try:
-        result = _with_ledger(
+        result = with_ledger(
             books_at(), lambda ledger: ledger.fund_once(ref, sub_account, code, credit)
         )
     except LedgerConflictError as exc:
@@ -122,7 +119,7 @@ def entries(
         raise CliError(f"no ledger at {books.name} yet: nothing has been funded", exit_code=1)
     if account is not None:
         code = currency.upper() if currency else None
-        totals, records = _with_ledger(
+        totals, records = with_ledger(
             books, lambda ledger: ledger.records_of_account(account, code, limit)
         )
         found = Entries(
@@ -133,7 +130,7 @@ def entries(
         )
     else:
         assert key is not None
-        found = _with_ledger(books, lambda ledger: _entries_of(ledger, key, limit))
+        found = with_ledger(books, lambda ledger: _entries_of(ledger, key, limit))
     emit_json(found) if as_json else print_entries(found)
 
 
@@ -151,7 +148,7 @@ def release(
     if not books.exists():
         raise CliError(f"no ledger at {books.name} yet: nothing to release", exit_code=1)
     settings = Settings.from_env()
-    done = _with_ledger(books, lambda ledger: release_entry(ledger, settings, key, reason))
+    done = with_ledger(books, lambda ledger: release_entry(ledger, settings, key, reason))
     emit_json(done) if as_json else print_released(done)
 
 
@@ -183,20 +180,6 @@ def _listing(
 
 
 # --- input and settings -----------------------------------------------------------------------
-
-
-def _with_ledger(books: BooksAt, call: Callable[[Books], Awaitable[ResultT]]) -> ResultT:
-    async def go() -> ResultT:
-        ledger = books.open()
-        try:
-            return await call(ledger)
-        finally:
-            await ledger.close()
-
-    try:
-        return asyncio.run(go())
-    except LedgerUnavailableError as exc:
-        raise CliError(str(exc), exit_code=1) from exc
 
 
 def _currency_of(text: str) -> str:

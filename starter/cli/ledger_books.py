@@ -3,15 +3,19 @@ PostgreSQL database of PAYOUTS_LEDGER_DSN. With PAYOUTS_LEDGER=http or none they
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from activities.ledger import PostgresLedger, SqliteLedger
+from activities.ledger import LedgerUnavailableError, PostgresLedger, SqliteLedger
 from starter.cli.common import CliError
 from starter.service.settings import Settings, SettingsError
 
 Books = SqliteLedger | PostgresLedger
+ResultT = TypeVar("ResultT")
 ELSEWHERE = {
     "http": "the merchant's backend keeps the books (PAYOUTS_LEDGER_URL); fund and inspect there",
     "none": "no books are kept here; the money is tracked elsewhere",
@@ -55,3 +59,20 @@ def books_at() -> BooksAt:
     if settings.ledger == "postgres":
         return BooksAt(dsn=settings.ledger_dsn)
     return BooksAt(path=Path(settings.ledger_path))
+
+
+def with_ledger(books: BooksAt, call: Callable[[Books], Awaitable[ResultT]]) -> ResultT:
+    """Run `call` on the books, opened and closed around it; unreachable books are a CliError
+    (exit 1)."""
+
+    async def go() -> ResultT:
+        ledger = books.open()
+        try:
+            return await call(ledger)
+        finally:
+            await ledger.close()
+
+    try:
+        return asyncio.run(go())
+    except LedgerUnavailableError as exc:
+        raise CliError(str(exc), exit_code=1) from exc

@@ -3,7 +3,6 @@ counted toward it now and the headroom left. Read-only; the policy is PAYOUTS_PO
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel
 
 from activities.policy import Policy, load_policy
 from starter.cli.common import CliError, JsonFlag
-from starter.cli.ledger_books import books_at
+from starter.cli.ledger_books import Books, books_at, with_ledger
 from starter.cli.output import console, emit_json
 from starter.service.settings import Settings
 
@@ -44,7 +43,9 @@ def limits(
         raise CliError("PAYOUTS_POLICY is not set: no spending limits apply")
     policy = load_policy(settings.policy_path)
     accounts = [account] if account else ["default", *sorted(policy.accounts)]
-    found = Limits(policy_version=policy.version, limits=asyncio.run(_views(policy, accounts)))
+    books = books_at()
+    views = with_ledger(books, lambda ledger: _views(ledger, books.exists(), policy, accounts))
+    found = Limits(policy_version=policy.version, limits=views)
     if as_json:
         emit_json(found)
         return
@@ -62,41 +63,38 @@ def limits(
         )
 
 
-async def _views(policy: Policy, accounts: list[str]) -> list[LimitView]:
-    books = books_at()
-    ledger = books.open()
-    try:
-        views: list[LimitView] = []
-        for sub_account in accounts:
-            rules = policy.rules_for(sub_account).limits
-            for currency, most in sorted(rules.per_payout.items()):
-                views.append(
-                    LimitView(
-                        sub_account=sub_account,
-                        currency=currency,
-                        limit="per payout",
-                        max=most,
-                        over_limit=rules.over_limit,
-                    )
+async def _views(
+    ledger: Books, funded: bool, policy: Policy, accounts: list[str]
+) -> list[LimitView]:
+    """Every limit of `accounts`; a window's usage from the books (none before any funding:
+    reading never creates the file)."""
+    views: list[LimitView] = []
+    for sub_account in accounts:
+        rules = policy.rules_for(sub_account).limits
+        for currency, most in sorted(rules.per_payout.items()):
+            views.append(
+                LimitView(
+                    sub_account=sub_account,
+                    currency=currency,
+                    limit="per payout",
+                    max=most,
+                    over_limit=rules.over_limit,
                 )
-            for window in rules.window:
-                seconds = window.as_ledger_limit().window_seconds
-                used = (
-                    await ledger.usage(sub_account, window.currency, seconds)
-                    if books.exists()
-                    else Decimal(0)
+            )
+        for window in rules.window:
+            seconds = window.as_ledger_limit().window_seconds
+            used = (
+                await ledger.usage(sub_account, window.currency, seconds) if funded else Decimal(0)
+            )
+            views.append(
+                LimitView(
+                    sub_account=sub_account,
+                    currency=window.currency,
+                    limit=window.name,
+                    max=window.max,
+                    used=used,
+                    headroom=max(window.max - used, Decimal(0)),
+                    over_limit=rules.over_limit,
                 )
-                views.append(
-                    LimitView(
-                        sub_account=sub_account,
-                        currency=window.currency,
-                        limit=window.name,
-                        max=window.max,
-                        used=used,
-                        headroom=max(window.max - used, Decimal(0)),
-                        over_limit=rules.over_limit,
-                    )
-                )
-        return views
-    finally:
-        await ledger.close()
+            )
+    return views

@@ -64,6 +64,7 @@ OverlapOption = Annotated[
     Overlap | None,
     typer.Option(help="hold (default): wait while the previous payout holds money; allow."),
 ]
+AmountText = Annotated[str | None, typer.Option("--amount", help="Exact amount (single).")]
 Duplicates = Annotated[bool, typer.Option(help="Mass payout: accept an address twice.")]
 
 
@@ -82,9 +83,7 @@ def create(
     start: Start = None,
     end: End = None,
     to: To = None,
-    amount_text: Annotated[
-        str | None, typer.Option("--amount", help="Exact amount (single).")
-    ] = None,
+    amount_text: AmountText = None,
     currency: Currency = None,
     csv_file: Csv = None,
     name: Name = None,
@@ -130,9 +129,7 @@ def update(
     start: Start = None,
     end: End = None,
     to: To = None,
-    amount_text: Annotated[
-        str | None, typer.Option("--amount", help="Exact amount (single).")
-    ] = None,
+    amount_text: AmountText = None,
     currency: Currency = None,
     csv_file: Csv = None,
     name: Name = None,

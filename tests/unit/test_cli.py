@@ -199,7 +199,11 @@ def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
 def test_bad_input_exits_2_with_one_line_naming_the_field(
     case: Case, outcomes: dict[str, subprocess.CompletedProcess[str]]
 ) -> None:
-    done = outcomes[case.id]
+    assert_refused_in_one_line(case, outcomes[case.id])
+
+
+def assert_refused_in_one_line(case: Case, done: subprocess.CompletedProcess[str]) -> None:
+    """Bad input: exit 2, one stderr line naming the field, nothing on stdout, no connection."""
     lines = done.stderr.splitlines()
     assert "cannot reach Temporal" not in done.stderr, f"connected before validating: {lines}"
     assert "Traceback" not in done.stderr, done.stderr
