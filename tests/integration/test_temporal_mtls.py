@@ -107,4 +107,7 @@ async def test_without_the_client_certificate_the_connection_is_refused(
             with pytest.raises(RuntimeError) as refused:
                 await connect(settings)
         assert admitted == []  # the handshake failed: no client certificate, no connection
-        assert "transport error" in str(refused.value)
+        # TLS 1.2 fails the handshake itself; under TLS 1.3 the client finishes its side first and
+        # sees the proxy close the connection on the first call. Either way a transport error,
+        # not an answer from Temporal.
+        assert "transport" in str(refused.value).lower()
