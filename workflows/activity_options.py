@@ -3,10 +3,13 @@ retry loop (unlimited attempts; permanent errors arrive non-retryable and stop i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 CALL: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
@@ -32,3 +35,44 @@ CALLBACK_REPLAY: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
 }
+
+
+# A short, idempotent step (a ledger move, a read of the provider): sagas that reached this
+# patch run these as local activities — a marker in the workflow task that ran them, no task
+# round trip, and consecutive ones share one task. Same timeout and retry policy as CALL.
+# The create stays an activity (its unknown outcome is handled by the lookup before a retry, and
+# it should not hold a workflow task for the provider's slowest answer).
+LOCAL_STEPS_PATCH = "short-steps-as-local-activities"
+LOCAL: dict[str, Any] = dict(CALL)
+
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
+
+
+async def step(
+    method: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
+) -> ResultT:
+    """Run an activity method as a local activity (`local`) or as an activity."""
+    if not local:
+        return await workflow.execute_activity_method(method, arg, **CALL)
+    return await local_outcome(
+        workflow.execute_local_activity_method(method, arg, **LOCAL), method.__name__
+    )
+
+
+async def local_outcome(call: Awaitable[ResultT], activity_type: str) -> ResultT:
+    """A local activity's result. Its failure reaches the workflow bare (the activity's own
+    ApplicationError), where an activity's arrives as ActivityError: the saga's steps handle
+    ActivityError, so a local failure is given that shape, its cause the activity's error."""
+    try:
+        return await call
+    except ApplicationError as failure:
+        raise ActivityError(
+            f"local activity {activity_type} failed",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=activity_type,
+            activity_id="",
+            retry_state=RetryState.NON_RETRYABLE_FAILURE,
+        ) from failure

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.mass_activities import LedgerBatch, MassActivities
     from activities.mass_items import ItemOutcome, ItemState
     from activities.payout_activities import PayoutActivities
-    from workflows.activity_options import CALL
+    from workflows.activity_options import CALL, step
     from workflows.mass_models import Recipients
     from workflows.payout_models import SagaState
     from workflows.saga_record import SagaEnded
@@ -45,6 +45,7 @@ class PayoutLedger:
     def __init__(self, key: UUID, timeline: Timeline) -> None:
         self._key = str(key)
         self._timeline = timeline
+        self.local = False  # settle and release as local activities (`activity_options.step`)
 
     async def reserve(self, sub_account: str, currency: str, amount: Decimal) -> None:
         """Reserve `amount`; a refusal ends the saga REJECTED (nothing was sent)."""
@@ -76,7 +77,7 @@ class PayoutLedger:
         has left, so the payout stays COMPLETED and nothing is released)."""
         request = SettleRequest(key=self._key, paid_amount=paid, fee=fee or 0)
         try:
-            await workflow.execute_activity_method(PayoutActivities.settle_funds, request, **CALL)
+            await step(PayoutActivities.settle_funds, request, local=self.local)
         except ActivityError as error:
             note = f"paid, but the ledger refused to settle: {error.cause}; reconcile it"
             self._timeline.add("saga", "settle", None, note)
@@ -85,7 +86,7 @@ class PayoutLedger:
 
     async def release(self, reason: str) -> None:
         request = ReleaseRequest(key=self._key, reason=reason)
-        await workflow.execute_activity_method(PayoutActivities.release_funds, request, **CALL)
+        await step(PayoutActivities.release_funds, request, local=self.local)
         self._timeline.add("saga", "released", None, reason)
 
 

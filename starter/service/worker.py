@@ -122,10 +122,12 @@ def build_worker(
     *,
     version: WorkerDeploymentVersion | None = None,
     provider_rate: float | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     """`provider_rate`: activities per second across every worker of the task queue (the server
     enforces it; README, provider rate limit). Ledger and callback activities share the queue,
-    so they count too."""
+    so they count too. `max_cached_workflows`: the SDK's default; 0 makes every workflow task
+    replay the whole history (a test's way to prove replay holds on every path)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -138,6 +140,7 @@ def build_worker(
         deployment_config=deployment_config(version),
         max_task_queue_activities_per_second=provider_rate,
         interceptors=worker_interceptors(client.config()["interceptors"]),
+        max_cached_workflows=max_cached_workflows,
     )
 
 

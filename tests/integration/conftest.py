@@ -132,9 +132,14 @@ class Stack:
                 if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                     await handle.terminate("left running by its test")
 
-    def worker(self) -> Worker:
+    def worker(self, *, max_cached_workflows: int = 1000) -> Worker:
         """A (new) worker for this stack's task queue; `async with stack.worker():` runs it."""
-        return build_worker(self.client, self.activities, self.task_queue)
+        return build_worker(
+            self.client,
+            self.activities,
+            self.task_queue,
+            max_cached_workflows=max_cached_workflows,
+        )
 
     async def provider_payouts(self, **filters: str) -> list[dict[str, Any]]:
         """The sandbox's payouts and mass payouts in creation order, each with a summary of its
