@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bench import client_pooling, saga_actions, saga_throughput, webhooks
+from bench import client_pooling, mass_scale, saga_actions, saga_throughput, webhooks
 from starter.service.logging import configure_logging
 
 
 def main() -> None:
     configure_logging("WARNING")  # the sandbox logs every request; only figures belong here
-    for benchmark in (client_pooling, saga_actions, saga_throughput, webhooks):
+    for benchmark in (client_pooling, saga_actions, saga_throughput, webhooks, mass_scale):
         figures = benchmark.run()
         print()
         for name, value in figures.items():

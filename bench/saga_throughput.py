@@ -1,39 +1,37 @@
 """Saga throughput beside a minimal workflow, and what one immediate payout costs in billable
 Temporal actions.
 
-One local dev server, one sandbox with no step delay (a fast provider), one worker process: 200
-immediate payouts started at once through the Python API, and 200 runs of a one-activity
-workflow on the same server, interleaved (minimal, saga, minimal, saga, …); the ratio of the
-medians is the figure. Billable actions are counted from each saga's history: the start, every
-activity scheduled, every batch of local activities (the markers one workflow task records),
-every timer, signal and update.
+The system as deployed (`bench/deployment.py`): a local dev server, and the sandbox with no step
+delay (a fast provider), the webhook receiver and the saga's worker each in its own process, as
+is a worker for the baseline. 200 immediate payouts started at once through the Python API, and
+200 runs of a one-activity workflow on the same server, interleaved after a warm-up of each
+(minimal, saga, minimal, saga, …); the ratio of the medians is the figure. Billable actions
+are counted from each saga's history: the start, every activity scheduled, every batch of local
+activities (the markers one workflow task records), every timer, signal and update.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import replace
 from decimal import Decimal
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from activities.ledger import SqliteLedger
-from bench.minimal_workflow import MinimalWorkflow, noop
+from bench.deployment import deployment
+from bench.minimal_workflow import QUEUE as MINIMAL_QUEUE
+from bench.minimal_workflow import MinimalWorkflow
 from starter.api.payouts import PayoutRequest, Payouts
-from starter.local.local_stack import local_stack
-from starter.service.settings import Settings
-from starter.service.worker import workflow_runner
 
 CONCURRENT = 200
 ROUNDS = 2
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
-MINIMAL_QUEUE = "bench-minimal"
 
 
 async def _minimal_rate(client: Client) -> float:
@@ -99,31 +97,26 @@ async def billable_actions(client: Client, workflow_id: str) -> Counter[str]:
 
 
 async def _measure() -> dict[str, str]:
-    settings = replace(Settings.from_env({}), temporal_address="127.0.0.1:7239")
-    async with local_stack(settings, step_delay_seconds=0.0) as stack:
-        ledger = SqliteLedger(settings.ledger_path)
+    async with deployment(step_delay_seconds=0.0) as deployed:
+        ledger = SqliteLedger(deployed.settings.ledger_path)
         await ledger.fund("default", "USDT_TRX", Decimal(10_000_000))
         await ledger.close()
-        payouts = Payouts(stack.client, settings)
+        payouts = Payouts(deployed.client, deployed.settings)
         minimal: list[float] = []
         sagas: list[float] = []
         keys: list[uuid.UUID] = []
-        async with Worker(
-            stack.client,
-            task_queue=MINIMAL_QUEUE,
-            workflows=[MinimalWorkflow],
-            activities=[noop],
-            workflow_runner=workflow_runner(),  # sandboxed, as the saga's worker
-        ):
-            await _minimal_rate(stack.client)  # warm-up: first workflow tasks, caches
+        with deployed.process("minimal-worker", sys.executable, "-m", "bench.minimal_workflow"):
+            # Warm-up (and both workers polling): first workflow tasks, caches, connections.
+            await _minimal_rate(deployed.client)
+            await _saga_rate(payouts)
             for _ in range(ROUNDS):
-                minimal.append(await _minimal_rate(stack.client))
+                minimal.append(await _minimal_rate(deployed.client))
                 rate, keys = await _saga_rate(payouts)
                 sagas.append(rate)
         sample = keys[:20]
         per_saga: Counter[str] = Counter()
         for key in sample:
-            per_saga.update(await billable_actions(stack.client, f"payout-{key}"))
+            per_saga.update(await billable_actions(deployed.client, f"payout-{key}"))
     minimal_rate, saga_rate = statistics.median(minimal), statistics.median(sagas)
     shape = ", ".join(
         f"{per_saga[name] / len(sample):g} {name}"
@@ -144,8 +137,9 @@ async def _measure() -> dict[str, str]:
         "baseline": f"minimal workflow: {minimal_rate:.1f} runs/s (median of {ROUNDS})",
         "measured": f"saga: {saga_rate:.1f} payouts/s (median of {ROUNDS}); per saga {shape}",
         "ratio": f"{saga_rate / minimal_rate:.2f}x the minimal workflow's throughput",
-        "method": f"{CONCURRENT} started at once, rate = {CONCURRENT} / (last result - first "
-        "start), rounds interleaved after a warm-up; actions counted over 20 sagas' histories",
+        "method": f"sandbox, receiver, saga worker and baseline worker each in its own process; "
+        f"{CONCURRENT} started at once, rate = {CONCURRENT} / (last result - first start), rounds "
+        "interleaved after a warm-up; actions counted over 20 sagas' histories",
     }
 
 

@@ -6,9 +6,15 @@ is visible in a running saga's `status` query.
    that only answers 200. The receiver's load is the provider's mix for payouts that are running:
    the six events the sandbox sends per payout, each sent twice (the provider retries and
    duplicates). The ratio of requests per second is the figure.
-2. Latency: 400 running sagas (created at a provider that then takes an hour per step); one
-   signed `PAYOUT_HASH_RECEIVED` each, sent at 100 per second; for each, the time from the POST
-   leaving the load tool to the hash showing in the saga's `status` query (queried every 5 ms).
+2. Latency: 400 running sagas (created at a provider that then takes an hour per step); the
+   350 not used by the mix get one signed `PAYOUT_HASH_RECEIVED` each, sent at 100 per second;
+   for each, the time from the POST leaving the load tool (on loopback, its arrival at the
+   receiver) to the new hash showing in the saga's `status` query. The probe does not poll: once
+   the POST has answered 200 (the receiver has signalled the saga), it asks `status` once;
+   Temporal answers a query only after the workflow task the signal caused, so that one answer
+   normally shows the hash. Only when it does not is `status` asked again, after 10 ms, then
+   doubling to at most 200 ms between asks; how many webhooks needed more than one ask is
+   reported beside p50, p95, p99 and the maximum.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 IN_FLIGHT = 32
 SAGAS = 400
 RATE = 100.0  # webhooks per second in the latency run
+FIRST_WAIT, MAX_WAIT = 0.010, 0.200  # seconds between `status` asks when the first misses
+GIVE_UP = 30.0  # seconds: a hash not visible by then fails the bench
 
 
 def signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -108,10 +116,26 @@ async def _status(payouts: Payouts, key: uuid.UUID) -> PayoutStatus:
     return status
 
 
-async def _latencies(url: str, payouts: Payouts, ids: dict[uuid.UUID, str]) -> list[float]:
+async def _visible(payouts: Payouts, key: uuid.UUID, tx_hash: str) -> int:
+    """How many `status` asks it took to see `tx_hash`: one, unless the first answer predates
+    the signal's workflow task; then asked again with a doubling wait."""
+    asks, wait = 1, FIRST_WAIT
+    deadline = time.perf_counter() + GIVE_UP
+    while (await _status(payouts, key)).tx_hash != tx_hash:
+        assert time.perf_counter() < deadline, f"{tx_hash} not visible after {GIVE_UP:.0f} s"
+        await asyncio.sleep(wait)
+        asks, wait = asks + 1, min(wait * 2, MAX_WAIT)
+    return asks
+
+
+async def _latencies(
+    url: str, payouts: Payouts, ids: dict[uuid.UUID, str]
+) -> list[tuple[float, int]]:
+    """(seconds from the POST to the hash in `status`, `status` asks it took) per webhook, the
+    webhooks sent at RATE per second."""
     async with httpx.AsyncClient(timeout=30) as http:
 
-        async def one(key: uuid.UUID, provider_id: str) -> float:
+        async def one(key: uuid.UUID, provider_id: str) -> tuple[float, int]:
             tx_hash = f"0x{uuid.uuid4().hex}"
             body, headers = signed(
                 {
@@ -125,9 +149,8 @@ async def _latencies(url: str, payouts: Payouts, ids: dict[uuid.UUID, str]) -> l
             started = time.perf_counter()
             answer = await http.post(url, content=body, headers=headers)
             assert answer.status_code == 200, answer.text
-            while (await _status(payouts, key)).tx_hash != tx_hash:
-                await asyncio.sleep(0.005)
-            return time.perf_counter() - started
+            asks = await _visible(payouts, key, tx_hash)
+            return time.perf_counter() - started, asks
 
         tasks = []
         begin = time.perf_counter()
@@ -163,20 +186,27 @@ async def _measure() -> dict[str, str]:
             bare = [await _load(f"{bare_url}/webhooks/calypso", mix) for _ in range(3)]
             ours = [await _load(f"{receiver_url}/webhooks/calypso", mix) for _ in range(3)]
             fresh = dict(list(ids.items())[50:])
-            latencies = await _latencies(f"{receiver_url}/webhooks/calypso", payouts, fresh)
+            probes = await _latencies(f"{receiver_url}/webhooks/calypso", payouts, fresh)
     bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
-    cuts = statistics.quantiles(latencies, n=100)
-    p50, p99 = statistics.median(latencies), cuts[98]
+    latencies = [seconds * 1000 for seconds, _ in probes]
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")  # never beyond the max
+    p50, p95, p99, worst = statistics.median(latencies), cuts[94], cuts[98], max(latencies)
+    again = sum(1 for _, asks in probes if asks > 1)
     return {
         "benchmark": "webhook receiver beside a bare endpoint; webhook to visible saga state",
         "baseline": f"bare uvicorn/FastAPI endpoint answering 200: {bare_rate:.0f} requests/s",
         "measured": f"receiver: {our_rate:.0f} requests/s on the provider's mix "
         f"({len(mix)} webhooks: six per payout, each twice); webhook to status at "
-        f"{RATE:.0f}/s to {SAGAS - 50} running sagas: p50 {p50 * 1000:.0f} ms, "
-        f"p99 {p99 * 1000:.0f} ms",
+        f"{RATE:.0f}/s to {len(probes)} running sagas: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+        f"p99 {p99:.0f} ms, max {worst:.0f} ms; {again} of {len(probes)} needed more than "
+        "one status query",
         "ratio": f"{our_rate / bare_rate:.2f}x the bare endpoint's requests/s",
         "method": f"one httpx client, {IN_FLIGHT} in flight, median of 3 runs each; latency from "
-        "the POST to the status query showing the new hash (queried every 5 ms)",
+        "the POST leaving the load tool to the status query showing the new hash: one status "
+        "query once the POST has answered 200 (Temporal answers it after the workflow task the "
+        "signal caused), asked again only if the hash is not there yet, after "
+        f"{FIRST_WAIT * 1000:.0f} ms doubling to at most {MAX_WAIT * 1000:.0f} ms: about one "
+        "query per webhook, no polling load on the worker being measured",
     }
 
 
