@@ -41,10 +41,18 @@ class Deployment:
     env: dict[str, str]  # what every process of the deployment reads
     home: Path
     receiver_url: str
+    pids: dict[str, int]  # sandbox, receiver, worker
+
+    def peak_rss_mb(self, part: str) -> float:
+        """The peak resident memory of one part so far (VmHWM)."""
+        for line in Path(f"/proc/{self.pids[part]}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+        raise RuntimeError(f"no VmHWM for {part}")
 
     def process(self, name: str, *command: str) -> contextlib.AbstractContextManager[None]:
         """Another process of the deployment, run until the block ends (log: HOME/<name>.log)."""
-        return _spawn(name, list(command), self.env, self.home)
+        return _spawn(name, list(command), self.env, self.home, self.pids)
 
 
 def free_port() -> int:
@@ -56,12 +64,15 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def deployment(
-    *, step_delay_seconds: float, worker: bool = True
+    *, step_delay_seconds: float, settings: dict[str, str] | None = None, extra_keys: str = ""
 ) -> AsyncIterator[Deployment]:
-    """Dev server, sandbox, receiver (subscribed to the sandbox) and, unless `worker=False`, one
-    worker; the ledger is the embedded SQLite file under a fresh PAYOUTS_HOME."""
+    """Dev server, sandbox, receiver (subscribed to the sandbox) and one worker; the ledger is
+    the embedded SQLite file under a fresh PAYOUTS_HOME. `settings`: more PAYOUTS_* variables
+    for every process; `extra_keys`: `public:secret` pairs the receiver accepts besides the
+    sandbox's (a benchmark that signs its own webhooks)."""
     with tempfile.TemporaryDirectory(prefix="payouts-bench-") as tmp, contextlib.ExitStack() as up:
         home = Path(tmp)
+        pids: dict[str, int] = {}
         address = f"127.0.0.1:{free_port()}"
         sandbox_port, receiver_port = free_port(), free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -73,34 +84,38 @@ async def deployment(
             "PAYOUTS_HOME": str(home),
             "PAYOUTS_LOG_LEVEL": "WARNING",
             "SANDBOX_STEP_DELAY": str(step_delay_seconds),
+            **(settings or {}),
         }
         server = DevServer(address, "default", free_port(), log_file=home / "temporal.log")
         up.enter_context(running_dev_server(server))
         client = await _connected(Settings.from_env(env))
         await register_search_attributes(client, "default")
         up.enter_context(
-            _spawn("sandbox", [_payouts(), "sandbox", "--port", str(sandbox_port)], env, home)
+            _spawn("sandbox", [_payouts(), "sandbox", "--port", str(sandbox_port)], env, home, pids)
         )
         await _answering(f"{sandbox_url}/sandbox/health")
-        env["CALYPSO_WEBHOOK_KEYS"] = await _subscribed(
-            Settings.from_env(env), f"{receiver_url}/webhooks/calypso"
-        )
+        subscribed = await _subscribed(Settings.from_env(env), f"{receiver_url}/webhooks/calypso")
+        env["CALYPSO_WEBHOOK_KEYS"] = ",".join(filter(None, [subscribed, extra_keys]))
         up.enter_context(
-            _spawn("receiver", [_payouts(), "webhooks", "--port", str(receiver_port)], env, home)
+            _spawn(
+                "receiver", [_payouts(), "webhooks", "--port", str(receiver_port)], env, home, pids
+            )
         )
         await _answering(f"{receiver_url}/healthz")
-        if worker:
-            up.enter_context(_spawn("worker", [_payouts(), "worker"], env, home))
-        yield Deployment(Settings.from_env(env), client, env, home, receiver_url)
+        up.enter_context(_spawn("worker", [_payouts(), "worker"], env, home, pids))
+        yield Deployment(Settings.from_env(env), client, env, home, receiver_url, pids)
 
 
 @contextlib.contextmanager
-def _spawn(name: str, command: list[str], env: dict[str, str], home: Path) -> Iterator[None]:
-    """Run `command` (its output in HOME/<name>.log) until the block ends."""
+def _spawn(
+    name: str, command: list[str], env: dict[str, str], home: Path, pids: dict[str, int]
+) -> Iterator[None]:
+    """Run `command` (its output in HOME/<name>.log, its pid in `pids`) until the block ends."""
     with (home / f"{name}.log").open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603 - our own console scripts
             command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
+    pids[name] = process.pid
     try:
         yield
     finally:

@@ -1,9 +1,10 @@
 """Mass payouts at the provider's smallest deal size, run as a new user would: through the CLI.
 
-One local stack (dev server, sandbox without step delay — a fast provider —, webhook receiver,
-worker) in this process; two recipient lists, each paid by `payouts mass --csv FILE --currency
-USDT --items-per-deal 100 --yes --wait --json` as a subprocess pointed at the stack (the same
-PAYOUTS_HOME, so the same ledger and payload store): 10,000 recipients (100 deals), the same-run
+The system as deployed (`bench/deployment.py`: a dev server, and the sandbox without step delay
+— a fast provider —, the webhook receiver and the worker each in its own process); two
+recipient lists, each paid by `payouts mass --csv FILE --currency USDT --items-per-deal 100
+--yes --wait --json` as a subprocess with the deployment's environment (the same PAYOUTS_HOME,
+so the same ledger and payload store): 10,000 recipients (100 deals), the same-run
 baseline, then 100,000 (1,000 deals). Every other option is the CLI's default (10 deals in
 parallel, 500 deals per run before the parent continues as new, the default poll interval with
 webhooks). The ledger is funded with each list's total and fee quote (the ledger settles fees
@@ -12,8 +13,8 @@ too) just before its run.
 Figures per list: the CLI's wall time (CSV read and check, fee preview, start, wait for the end),
 recipients per second, and the large list's time against ten times the small one's; history
 events (and billable actions) per deal, averaged over 20 deal child workflows spread over the
-list, and the parent's events over all its runs; the peak RSS of this process, which holds the
-worker (and the sandbox and webhook receiver, on threads), and of the largest CLI process.
+list, and the parent's events over all its runs; the worker process's peak RSS (VmHWM), and the
+largest CLI process's.
 Before a figure is printed every recipient is checked to have been paid exactly once: the saga's
 result says COMPLETED with every item completed and the list's total paid, and the sandbox holds
 exactly the expected number of new deals whose withdrawals are, address and amount, the list,
@@ -25,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import resource
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -45,11 +44,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.ledger import SqliteLedger
+from bench.deployment import Deployment, deployment
 from bench.saga_throughput import billable_actions
 from starter.api.mass import recipients_from_rows
 from starter.api.payouts import Payouts
-from starter.local.local_stack import LocalPorts, local_stack
-from starter.service.settings import Settings
 from workflows.keys import mass_payout_workflow_id
 from workflows.mass_models import ItemState
 from workflows.payout_models import SagaState
@@ -57,7 +55,6 @@ from workflows.payout_models import SagaState
 RECIPIENTS = (10_000, 100_000)  # the baseline (100 deals), then the measured list (1,000 deals)
 ITEMS_PER_DEAL = 100  # the provider's smallest deal size (100 items outside Ethereum)
 CURRENCY = "USDT"  # ERC-20: EVM addresses; its default deal size is 1000, hence the option
-TEMPORAL_ADDRESS = "127.0.0.1:7239"
 STEP_DELAY_SECONDS = 0.0  # a fast provider
 SAMPLED_DEALS = 20
 CLI_TIMEOUT_SECONDS = 3600.0
@@ -70,7 +67,7 @@ class Case:
     deals: int
     seconds: float  # the CLI's wall time
     workflow_seconds: float  # the parent's first start to its last close
-    rss_mb: float  # this process's peak RSS (worker, sandbox, receiver) when the case ended
+    rss_mb: float  # the worker process's peak RSS (VmHWM) when the case ended
     cli_rss_mb: float  # the largest CLI process's peak RSS so far
     per_deal: dict[str, float]  # averaged over the sampled deals
     parent_runs: int
@@ -83,8 +80,10 @@ class Case:
 
 
 def _address(case: int, n: int) -> str:
-    """A distinct, valid (lower-case) EVM address per recipient and list."""
-    return "0x" + hashlib.sha256(f"bench-mass-{case}-{n}".encode()).hexdigest()[:40]
+    """A distinct, valid (lower-case) EVM address per recipient and list. Fixed last four
+    characters: a random tail can be one of the sandbox's test cards (`fa11`, `bad1`, `5104`,
+    `f1a1` are all hex), which fail or slow that recipient on purpose."""
+    return "0x" + hashlib.sha256(f"bench-mass-{case}-{n}".encode()).hexdigest()[:36] + "0000"
 
 
 def _amount(n: int) -> Decimal:
@@ -103,23 +102,6 @@ def _write_list(path: Path, recipients: int) -> Counter[tuple[str, Decimal]]:
     if len(expected) != recipients:
         raise RuntimeError("generated addresses collide")
     return expected
-
-
-def _peak_rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
-
-
-def _port_busy(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    with socket.socket() as sock:
-        return sock.connect_ex((host, int(port))) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _cli() -> str:
@@ -218,14 +200,9 @@ async def _check_provider(
 
 
 async def _case(
-    recipients: int,
-    settings: Settings,
-    client: Client,
-    env: dict[str, str],
-    workdir: Path,
-    sandbox_url: str,
-    known: set[str],
+    recipients: int, deployed: Deployment, workdir: Path, known: set[str]
 ) -> tuple[Case, set[str]]:
+    settings, client = deployed.settings, deployed.client
     csv_file = workdir / f"recipients-{recipients}.csv"
     expected = _write_list(csv_file, recipients)
     total = sum((amount for _, amount in expected), Decimal(0))
@@ -254,9 +231,10 @@ async def _case(
             "--wait",
             "--json",
         ],
-        env,
+        deployed.env,
     )
-    rss_mb, cli_rss_mb = _peak_rss_mb(resource.RUSAGE_SELF), _peak_rss_mb(resource.RUSAGE_CHILDREN)
+    rss_mb = deployed.peak_rss_mb("worker")
+    cli_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     deals = -(-recipients // ITEMS_PER_DEAL)
     result = await payouts.mass.result(key)
     if document.get("state") != SagaState.COMPLETED or result.state != SagaState.COMPLETED:
@@ -265,7 +243,7 @@ async def _case(
         raise RuntimeError(f"{recipients} recipients: counts {result.counts}, paid {result.paid}")
     if len(result.deals) != deals:
         raise RuntimeError(f"{len(result.deals)} deals, {deals} expected")
-    known = await _check_provider(sandbox_url, known, expected, deals)
+    known = await _check_provider(settings.calypso_api_url, known, expected, deals)
     step = max(1, len(result.deals) // SAMPLED_DEALS)
     sample = result.deals[::step][:SAMPLED_DEALS]
     per_deal: Counter[str] = Counter()
@@ -301,40 +279,13 @@ def _describe(case: Case) -> str:
 
 
 async def _measure() -> dict[str, str]:
-    if _port_busy(TEMPORAL_ADDRESS):  # the stack would reuse that server and its workers
-        raise RuntimeError(f"{TEMPORAL_ADDRESS} is in use: another stack is running there")
     with tempfile.TemporaryDirectory(prefix="bench-mass-") as tmp:
         workdir = Path(tmp)
-        env = {
-            "PAYOUTS_HOME": str(workdir / "home"),
-            "TEMPORAL_ADDRESS": TEMPORAL_ADDRESS,
-            "PAYOUTS_LOG_LEVEL": "WARNING",
-        }
-        settings = Settings.from_env(env)
-        ports = LocalPorts(ui=_free_port(), receiver=0, sandbox=0)
-        async with local_stack(
-            settings, ports=ports, step_delay_seconds=STEP_DELAY_SECONDS
-        ) as stack:
-            cli_env = {
-                "PATH": os.environ.get("PATH", ""),
-                "HOME": os.environ.get("HOME", str(workdir)),
-                "LANG": "C.UTF-8",
-                **env,
-                "CALYPSO_API_URL": stack.settings.calypso_api_url,
-            }
-            rss_at_start = _peak_rss_mb(resource.RUSAGE_SELF)
+        async with deployment(step_delay_seconds=STEP_DELAY_SECONDS) as deployed:
             known: set[str] = set()
             cases: list[Case] = []
             for recipients in RECIPIENTS:
-                case, known = await _case(
-                    recipients,
-                    stack.settings,
-                    stack.client,
-                    cli_env,
-                    workdir,
-                    stack.settings.calypso_api_url,
-                    known,
-                )
+                case, known = await _case(recipients, deployed, workdir, known)
                 cases.append(case)
     baseline, measured = cases
     scale = measured.recipients / baseline.recipients
@@ -346,14 +297,13 @@ async def _measure() -> dict[str, str]:
         "measured": _describe(measured),
         "ratio": f"{measured.seconds / (scale * baseline.seconds):.2f}x: the "
         f"{measured.recipients:,}-recipient time over {scale:g} times the "
-        f"{baseline.recipients:,}-recipient time (1.00x: linear); worker process peak RSS "
-        f"{rss_at_start:.0f} MB before the first list",
+        f"{baseline.recipients:,}-recipient time (1.00x: linear)",
         "method": f"`payouts mass --csv --currency {CURRENCY} --items-per-deal "
         f"{ITEMS_PER_DEAL} --yes --wait --json` as a subprocess, timed from its start to its "
         "exit, lists run one after the other in one stack, other options at their defaults; "
         f"events averaged over {SAMPLED_DEALS} deals' histories, the parent's over all its runs; "
-        "RSS is ru_maxrss (peak so far) of this process (worker, sandbox, receiver) and of the "
-        "largest CLI child; each recipient checked paid once in the result and at the sandbox",
+        "RSS: the worker process's VmHWM (peak so far) and the largest CLI child's "
+        "ru_maxrss; each recipient checked paid once in the result and at the sandbox",
     }
 
 

@@ -6,8 +6,10 @@ is visible in a running saga's `status` query.
    that only answers 200. The receiver's load is the provider's mix for payouts that are running:
    the six events the sandbox sends per payout, each sent twice (the provider retries and
    duplicates). The ratio of requests per second is the figure.
-2. Latency: 400 running sagas (created at a provider that then takes an hour per step); the
-   350 not used by the mix get one signed `PAYOUT_HASH_RECEIVED` each, sent at 100 per second;
+2. Latency, through the system as deployed (`bench/deployment.py`: the receiver, the worker and
+   the sandbox each in its own process): 400 running sagas (created at a provider that then
+   takes an hour per step); the 350 not used by the mix get one signed `PAYOUT_HASH_RECEIVED`
+   each, sent at 100 per second;
    for each, the time from the POST leaving the load tool (on loopback, its arrival at the
    receiver) to the new hash showing in the saga's `status` query. The probe does not poll: once
    the POST has answered 200 (the receiver has signalled the saga), it asks `status` once;
@@ -23,7 +25,6 @@ import asyncio
 import statistics
 import time
 import uuid
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,12 +32,11 @@ import httpx
 from fastapi import FastAPI, Response
 
 from activities.ledger import SqliteLedger
+from bench.deployment import deployment
 from calypso import wire
 from calypso.signing import sign
 from starter.api.payouts import PayoutRequest, Payouts
-from starter.local.local_stack import local_stack
 from starter.service.asgi_runner import serve_in_background
-from starter.service.settings import Settings
 from starter.service.webhook_receiver import create_receiver_app
 from workflows.payout_models import PayoutStatus, SagaState
 
@@ -161,32 +161,32 @@ async def _latencies(
 
 
 async def _measure() -> dict[str, str]:
-    settings = replace(
-        Settings.from_env({}),
-        temporal_address="127.0.0.1:7239",
-        webhook_keys={PUBLIC: SECRET},
-        poll_interval_seconds=3600.0,
-    )
-    # A provider that takes an hour per step: the sagas stay SUBMITTED while the bench runs.
-    async with local_stack(settings, step_delay_seconds=3600.0, webhooks=False) as stack:
-        ledger = SqliteLedger(settings.ledger_path)
+    # A provider that takes an hour per step, and no polls: the sagas stay SUBMITTED throughout.
+    async with deployment(
+        step_delay_seconds=3600.0,
+        settings={"PAYOUTS_POLL_INTERVAL": "3600"},
+        extra_keys=f"{PUBLIC}:{SECRET}",
+    ) as deployed:
+        ledger = SqliteLedger(deployed.settings.ledger_path)
         await ledger.fund("default", "USDT_TRX", Decimal(1_000_000))
         await ledger.close()
-        payouts = Payouts(stack.client, settings)
+        payouts = Payouts(deployed.client, deployed.settings)
         keys = await _running_sagas(payouts, SAGAS)
         ids = {key: (await _status(payouts, key)).provider_id or "" for key in keys}
         # The mix goes to the first 50 sagas, the latency run's hashes to the other 350.
         mixed = list(ids.items())[:50]
         mix = [signed(event) for key, pid in mixed for event in provider_mix(key, pid)]
-        receiver = create_receiver_app(stack.client, settings.webhook_keys)
+        # Receiver and bare endpoint side by side in this process, on the same load tool.
+        receiver = create_receiver_app(deployed.client, {PUBLIC: SECRET})
         async with (
             serve_in_background(receiver) as receiver_url,
             serve_in_background(_bare_app()) as bare_url,
         ):
             bare = [await _load(f"{bare_url}/webhooks/calypso", mix) for _ in range(3)]
             ours = [await _load(f"{receiver_url}/webhooks/calypso", mix) for _ in range(3)]
-            fresh = dict(list(ids.items())[50:])
-            probes = await _latencies(f"{receiver_url}/webhooks/calypso", payouts, fresh)
+        # The latency through the deployed receiver and worker, each in its own process.
+        fresh = dict(list(ids.items())[50:])
+        probes = await _latencies(f"{deployed.receiver_url}/webhooks/calypso", payouts, fresh)
     bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
     latencies = [seconds * 1000 for seconds, _ in probes]
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")  # never beyond the max

@@ -99,6 +99,7 @@ class ItemLedger:
         # Items [0, _reserved) are reserved. None: this run did not reserve them, a run it
         # continues did, and all of them.
         self._reserved: int | None = None
+        self.local = False  # batches as local activities (`activity_options.step`); set by deals
 
     def mark_reserved(self, stop: int) -> None:
         """Items [0, stop) are reserved (by the admission step, which reserves them itself)."""
@@ -190,4 +191,4 @@ class ItemLedger:
             self._timeline.add("saga", "ledger", None, note)
 
     async def _apply(self, batch: LedgerBatch) -> None:
-        await workflow.execute_activity_method(MassActivities.apply_ledger_batch, batch, **CALL)
+        await step(MassActivities.apply_ledger_batch, batch, local=self.local)

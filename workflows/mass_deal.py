@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import ProviderPayout
     from activities.provider_endpoints import MASS_DEAL
     from calypso.models import PayoutState
-    from workflows.activity_options import CALL
+    from workflows.activity_options import LOCAL_STEPS_PATCH, step
     from workflows.deal_items import DealItems
     from workflows.keys import DEAL_REVIEW_SIGNAL, PROVIDER_EVENT_SIGNAL
     from workflows.ledger_steps import ItemLedger
@@ -60,9 +60,14 @@ class MassDealWorkflow:
         self._cancel_tried = False
         self._cancel_refused = False
         self._parent_told: str | None = None  # the review note the parent last heard
+        self._local_reads = False
 
     @workflow.run
     async def run(self, deal: DealInput) -> DealResult:
+        # Deals from here on run their short steps (the API reads that follow and confirm the
+        # deal, its withdrawals, the ledger batch) as local activities (docs/architecture.md).
+        local = workflow.patched(LOCAL_STEPS_PATCH)
+        self._attempts.local_reads = self._ledger.local = self._local_reads = local
         pending = deal.items
         while pending:
             if self._cancel_reason is not None:
@@ -176,7 +181,7 @@ class MassDealWorkflow:
 
     async def _read_outcomes(self, final: ProviderPayout, items: list[MassItem]) -> set[int]:
         """Each item's outcome from the provider's withdrawals; the indexes of failed items."""
-        outcomes = await workflow.execute_activity_method(
+        outcomes = await step(
             MassActivities.read_deal_outcomes,
             DealOutcomesInput(
                 provider_id=final.id,
@@ -184,7 +189,7 @@ class MassDealWorkflow:
                 items=items,
                 deal_state=final.state,
             ),
-            **CALL,
+            local=self._local_reads,
         )
         self._items.record(outcomes.outcomes)
         return {o.index for o in outcomes.outcomes if o.state == ItemState.FAILED}
