@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench import client_pooling, mass_scale, saga_actions, saga_throughput, webhooks
+from bench.figures import show
 from starter.service.logging import configure_logging
 
 
@@ -11,8 +12,7 @@ def main() -> None:
     for benchmark in (client_pooling, saga_actions, saga_throughput, webhooks, mass_scale):
         figures = benchmark.run()
         print()
-        for name, value in figures.items():
-            print(f"{name:>10}: {value}")
+        show(figures)
 
 
 if __name__ == "__main__":

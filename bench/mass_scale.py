@@ -300,7 +300,7 @@ async def _measure() -> dict[str, str]:
         f"{baseline.recipients:,}-recipient time (1.00x: linear)",
         "method": f"`payouts mass --csv --currency {CURRENCY} --items-per-deal "
         f"{ITEMS_PER_DEAL} --yes --wait --json` as a subprocess, timed from its start to its "
-        "exit, lists run one after the other in one stack, other options at their defaults; "
+        "exit, lists run one after the other on one deployment, other options at their defaults; "
         f"events averaged over {SAMPLED_DEALS} deals' histories, the parent's over all its runs; "
         "RSS: the worker process's VmHWM (peak so far) and the largest CLI child's "
         "ru_maxrss; each recipient checked paid once in the result and at the sandbox",
@@ -312,8 +312,6 @@ def run() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    from starter.service.logging import configure_logging
+    from bench.figures import run_alone
 
-    configure_logging("WARNING")
-    for name, value in run().items():
-        print(f"{name:>10}: {value}")
+    run_alone(run)

@@ -148,8 +148,6 @@ def run() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    from starter.service.logging import configure_logging
+    from bench.figures import run_alone
 
-    configure_logging("WARNING")
-    for name, value in run().items():
-        print(f"{name:>10}: {value}")
+    run_alone(run)

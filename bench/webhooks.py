@@ -7,9 +7,9 @@ is visible in a running saga's `status` query.
    the six events the sandbox sends per payout, each sent twice (the provider retries and
    duplicates). The ratio of requests per second is the figure.
 2. Latency, through the system as deployed (`bench/deployment.py`: the receiver, the worker and
-   the sandbox each in its own process): 400 running sagas (created at a provider that then
-   takes an hour per step); the 350 not used by the mix get one signed `PAYOUT_HASH_RECEIVED`
-   each, sent at 100 per second;
+   the sandbox each in its own process): 500 running sagas (created at a provider that then
+   takes an hour per step); the 450 not used by the mix get one signed `PAYOUT_HASH_RECEIVED`
+   each, 350 sent at 100 per second (the target's load), then 100 at 20 per second (the floor);
    for each, the time from the POST leaving the load tool (on loopback, its arrival at the
    receiver) to the new hash showing in the saga's `status` query. The probe does not poll: once
    the POST has answered 200 (the receiver has signalled the saga), it asks `status` once;
@@ -43,8 +43,11 @@ from workflows.payout_models import PayoutStatus, SagaState
 PUBLIC, SECRET = "bench-webhooks", "bench-webhooks-secret"
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 IN_FLIGHT = 32
-SAGAS = 400
-RATE = 100.0  # webhooks per second in the latency run
+MIXED = 50  # sagas the throughput mix is about
+# (webhooks per second, sagas) of the latency runs: the target's load, and a light one that
+# shows the floor of the same path.
+RATES = ((100.0, 350), (20.0, 100))
+SAGAS = MIXED + sum(sagas for _, sagas in RATES)
 FIRST_WAIT, MAX_WAIT = 0.010, 0.200  # seconds between `status` asks when the first misses
 GIVE_UP = 30.0  # seconds: a hash not visible by then fails the bench
 
@@ -129,10 +132,10 @@ async def _visible(payouts: Payouts, key: uuid.UUID, tx_hash: str) -> int:
 
 
 async def _latencies(
-    url: str, payouts: Payouts, ids: dict[uuid.UUID, str]
+    url: str, payouts: Payouts, ids: dict[uuid.UUID, str], rate: float
 ) -> list[tuple[float, float, int]]:
     """(seconds from the POST to the hash in `status`, of them until the receiver's 200, `status`
-    asks it took) per webhook, the webhooks sent at RATE per second."""
+    asks it took) per webhook, the webhooks sent at `rate` per second."""
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def one(key: uuid.UUID, provider_id: str) -> tuple[float, float, int]:
@@ -156,7 +159,7 @@ async def _latencies(
         tasks = []
         begin = time.perf_counter()
         for n, (key, provider_id) in enumerate(ids.items()):
-            await asyncio.sleep(max(0.0, begin + n / RATE - time.perf_counter()))
+            await asyncio.sleep(max(0.0, begin + n / rate - time.perf_counter()))
             tasks.append(asyncio.create_task(one(key, provider_id)))
         return list(await asyncio.gather(*tasks))
 
@@ -174,7 +177,7 @@ async def _measure() -> dict[str, str]:
         payouts = Payouts(deployed.client, deployed.settings)
         keys = await _running_sagas(payouts, SAGAS)
         ids = {key: (await _status(payouts, key)).provider_id or "" for key in keys}
-        # The mix goes to the first 50 sagas, the latency run's hashes to the other 350.
+        # The mix goes to the first MIXED sagas, the latency runs' hashes to the others.
         mixed = list(ids.items())[:50]
         mix = [signed(event) for key, pid in mixed for event in provider_mix(key, pid)]
         # Receiver and bare endpoint side by side in this process, on the same load tool.
@@ -186,24 +189,17 @@ async def _measure() -> dict[str, str]:
             bare = [await _load(f"{bare_url}/webhooks/calypso", mix) for _ in range(3)]
             ours = [await _load(f"{receiver_url}/webhooks/calypso", mix) for _ in range(3)]
         # The latency through the deployed receiver and worker, each in its own process.
-        fresh = dict(list(ids.items())[50:])
-        probes = await _latencies(f"{deployed.receiver_url}/webhooks/calypso", payouts, fresh)
+        fresh, runs = list(ids.items())[MIXED:], []
+        for rate, count in RATES:
+            sagas, fresh = dict(fresh[:count]), fresh[count:]
+            url = f"{deployed.receiver_url}/webhooks/calypso"
+            runs.append(_latency_figures(rate, await _latencies(url, payouts, sagas, rate)))
     bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
-    latencies = [seconds * 1000 for seconds, _, _ in probes]
-    answers = sorted(seconds * 1000 for _, seconds, _ in probes)
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")  # never beyond the max
-    p50, p95, p99, worst = statistics.median(latencies), cuts[94], cuts[98], max(latencies)
-    again = sum(1 for _, _, asks in probes if asks > 1)
     return {
         "benchmark": "webhook receiver beside a bare endpoint; webhook to visible saga state",
         "baseline": f"bare uvicorn/FastAPI endpoint answering 200: {bare_rate:.0f} requests/s",
         "measured": f"receiver: {our_rate:.0f} requests/s on the provider's mix "
-        f"({len(mix)} webhooks: six per payout, each twice); webhook to status at "
-        f"{RATE:.0f}/s to {len(probes)} running sagas: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-        f"p99 {p99:.0f} ms, max {worst:.0f} ms (of which the receiver's 200: p50 "
-        f"{statistics.median(answers):.0f} ms, p99 "
-        f"{statistics.quantiles(answers, n=100, method='inclusive')[98]:.0f} ms); {again} of "
-        f"{len(probes)} needed more than one status query",
+        f"({len(mix)} webhooks: six per payout, each twice); webhook to status " + "; ".join(runs),
         "ratio": f"{our_rate / bare_rate:.2f}x the bare endpoint's requests/s",
         "method": f"one httpx client, {IN_FLIGHT} in flight, median of 3 runs each; latency from "
         "the POST leaving the load tool to the status query showing the new hash: one status "
@@ -214,13 +210,25 @@ async def _measure() -> dict[str, str]:
     }
 
 
+def _latency_figures(rate: float, probes: list[tuple[float, float, int]]) -> str:
+    latencies = [seconds * 1000 for seconds, _, _ in probes]
+    answers = [seconds * 1000 for _, seconds, _ in probes]
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")  # never beyond the max
+    answer_p99 = statistics.quantiles(answers, n=100, method="inclusive")[98]
+    again = sum(1 for _, _, asks in probes if asks > 1)
+    return (
+        f"at {rate:.0f}/s to {len(probes)} running sagas: p50 {statistics.median(latencies):.0f} "
+        f"ms, p95 {cuts[94]:.0f} ms, p99 {cuts[98]:.0f} ms, max {max(latencies):.0f} ms (of "
+        f"which the receiver's 200: p50 {statistics.median(answers):.0f} ms, p99 "
+        f"{answer_p99:.0f} ms), {again} needed more than one status query"
+    )
+
+
 def run() -> dict[str, str]:
     return asyncio.run(_measure())
 
 
 if __name__ == "__main__":
-    from starter.service.logging import configure_logging
+    from bench.figures import run_alone
 
-    configure_logging("WARNING")
-    for name, value in run().items():
-        print(f"{name:>10}: {value}")
+    run_alone(run)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from starter.api import KeyReusedError, MassPayoutRequest
+from starter.api.errors import PayoutNotFoundError
 from tests.integration.conftest import TRON, Stack
 from tests.integration.mass_support import (
     mass_creates,
@@ -39,7 +40,8 @@ def _request(key: uuid.UUID, addresses: list[str], **overrides: object) -> MassP
 
 
 async def test_same_key_twice_is_one_saga_and_one_set_of_deals(dev_stack: Stack) -> None:
-    mass = payouts_api(dev_stack).mass
+    payouts = payouts_api(dev_stack)
+    mass = payouts.mass
     key = uuid.uuid4()
     request = _request(key, [TRON] * 5)
     assert await mass.start(request) == key
@@ -61,6 +63,10 @@ async def test_same_key_twice_is_one_saga_and_one_set_of_deals(dev_stack: Stack)
     progress = await mass.progress(key)
     assert progress.counts[ItemState.COMPLETED] == 5
     assert progress.provider_deals_sent == 3
+    # `Payouts.status` asks a payout first, then a mass payout, under the same key.
+    assert await payouts.status(key) == progress
+    with pytest.raises(PayoutNotFoundError):
+        await payouts.status(uuid.uuid4())
     outcomes = [o async for o in mass.report(key)]
     assert [(o.index, o.state) for o in outcomes] == [(n, ItemState.COMPLETED) for n in range(5)]
 

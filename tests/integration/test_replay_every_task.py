@@ -32,7 +32,6 @@ REPLAYED = {
     "failed_with_one_resend",
     "unconfirmed_review_then_confirmed",
     "held_unknown_state_resolved_paid",
-    "cancel_refused_then_completed",
     "controls_approved_completed",
 }
 
