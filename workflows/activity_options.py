@@ -37,11 +37,14 @@ CALLBACK_REPLAY: dict[str, Any] = {
 }
 
 
-# A short, idempotent step (a ledger move, a read of the provider): sagas that reached this
-# patch run these as local activities — a marker in the workflow task that ran them, no task
-# round trip, and consecutive ones share one task. Same timeout and retry policy as CALL.
-# The create stays an activity (its unknown outcome is handled by the lookup before a retry, and
-# it should not hold a workflow task for the provider's slowest answer).
+# A short, idempotent step after which the saga decides nothing by the clock (settle, release,
+# a deal's withdrawals read and ledger batch): sagas that reached this patch run these as local
+# activities — a marker in the workflow task that ran them, no task round trip, consecutive ones
+# in one task. Same timeout and retry policy as CALL. Steps followed by a decision on
+# `workflow.now()` (admission before the execution date, the funds check before its deadline,
+# the reads that follow a payout before the review deadline) stay activities: under load a
+# replay saw a different time after a long local activity than the first run had, and took the
+# other branch (a nondeterminism error on the review patch). The create stays an activity too.
 LOCAL_STEPS_PATCH = "short-steps-as-local-activities"
 LOCAL: dict[str, Any] = dict(CALL)
 
@@ -52,27 +55,21 @@ ResultT = TypeVar("ResultT")
 async def step(
     method: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
 ) -> ResultT:
-    """Run an activity method as a local activity (`local`) or as an activity."""
+    """Run an activity method as a local activity (`local`) or as an activity. A local
+    activity's failure reaches the workflow bare (the activity's own ApplicationError) where an
+    activity's arrives as ActivityError: the saga's steps handle ActivityError, so a local
+    failure is given that shape, its cause the activity's error."""
     if not local:
         return await workflow.execute_activity_method(method, arg, **CALL)
-    return await local_outcome(
-        workflow.execute_local_activity_method(method, arg, **LOCAL), method.__name__
-    )
-
-
-async def local_outcome(call: Awaitable[ResultT], activity_type: str) -> ResultT:
-    """A local activity's result. Its failure reaches the workflow bare (the activity's own
-    ApplicationError), where an activity's arrives as ActivityError: the saga's steps handle
-    ActivityError, so a local failure is given that shape, its cause the activity's error."""
     try:
-        return await call
+        return await workflow.execute_local_activity_method(method, arg, **LOCAL)
     except ApplicationError as failure:
         raise ActivityError(
-            f"local activity {activity_type} failed",
+            f"local activity {method.__name__} failed",
             scheduled_event_id=0,
             started_event_id=0,
             identity="",
-            activity_type=activity_type,
+            activity_type=method.__name__,
             activity_id="",
             retry_state=RetryState.NON_RETRYABLE_FAILURE,
         ) from failure

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from temporalio import workflow
 
@@ -19,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import FetchPayoutInput, ProviderPayout
     from activities.provider_endpoints import ProviderEndpoints
     from calypso.models import FINAL_PAYOUT_STATES, WebhookEventType
-    from workflows.activity_options import CALL, LOCAL, local_outcome
+    from workflows.activity_options import CALL
     from workflows.payout_models import Attempt, ProviderEvent
     from workflows.provider_review import ProviderReview
     from workflows.provider_tracking import ProviderTracker
@@ -37,11 +36,8 @@ class ProviderFollower:
         record: SagaRecord,
         poll_interval: timedelta,
         confirmation_wait: timedelta,
-        *,
-        local_reads: bool = False,
     ) -> None:
         self.attempt = attempt
-        self._local_reads = local_reads
         self.review = ProviderReview(record, confirmation_wait)
         self.tracker = ProviderTracker()
         self.confirmed_final: ProviderPayout | None = None
@@ -135,9 +131,13 @@ class ProviderFollower:
             self._record.set_state(self._record.state, f"provider validation error: {errors}")
 
     async def _fetch(self) -> ProviderPayout:
-        return await read_payout(
-            self._endpoints, self.attempt.provider_key, local=self._local_reads
+        payout: ProviderPayout = await workflow.execute_activity(
+            self._endpoints.fetch_activity,
+            FetchPayoutInput(provider_key=self.attempt.provider_key),
+            result_type=ProviderPayout,
+            **CALL,
         )
+        return payout
 
     def _drain(self) -> None:
         timeline = self._record.timeline
@@ -164,19 +164,3 @@ class ProviderFollower:
                 self._needs_confirmation = self._needs_confirmation or self.tracker.final
                 self.attempt.provider_state = self.tracker.state
                 self._record.refresh_details()
-
-
-async def read_payout(endpoints: ProviderEndpoints, key: UUID, *, local: bool) -> ProviderPayout:
-    """The provider's view of the attempt under `key`: an activity, or a local activity where
-    the saga runs its reads locally (`activity_options.step`)."""
-    request = FetchPayoutInput(provider_key=key)
-    if local:
-        read = workflow.execute_local_activity(
-            endpoints.fetch_activity, request, result_type=ProviderPayout, **LOCAL
-        )
-        payout: ProviderPayout = await local_outcome(read, endpoints.fetch_activity)
-        return payout
-    payout = await workflow.execute_activity(
-        endpoints.fetch_activity, request, result_type=ProviderPayout, **CALL
-    )
-    return payout

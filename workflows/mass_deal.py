@@ -64,10 +64,9 @@ class MassDealWorkflow:
 
     @workflow.run
     async def run(self, deal: DealInput) -> DealResult:
-        # Deals from here on run their short steps (the API reads that follow and confirm the
-        # deal, its withdrawals, the ledger batch) as local activities (docs/architecture.md).
-        local = workflow.patched(LOCAL_STEPS_PATCH)
-        self._attempts.local_reads = self._ledger.local = self._local_reads = local
+        # Deals from here on read their withdrawals and book their items as local activities
+        # (docs/architecture.md).
+        self._ledger.local = self._local_reads = workflow.patched(LOCAL_STEPS_PATCH)
         pending = deal.items
         while pending:
             if self._cancel_reason is not None:

@@ -23,11 +23,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import (
         CancelProviderInput,
         CancelProviderResult,
+        FetchPayoutInput,
         ProviderPayout,
     )
     from activities.provider_endpoints import ProviderEndpoints
     from workflows.activity_options import CALL
-    from workflows.follower import ProviderFollower, read_payout
+    from workflows.follower import ProviderFollower
     from workflows.keys import attempt_key
     from workflows.payout_models import Attempt, ProviderEvent, SagaState
     from workflows.provider_review import (
@@ -56,8 +57,6 @@ class ProviderAttempts:
         self._poll_interval = poll_interval
         self._follower: ProviderFollower | None = None  # the current attempt's, once created
         self._early: list[ProviderEvent] = []  # webhooks that came before their attempt's create
-        # Reads of the provider (confirmations, polls) as local activities; set by the saga.
-        self.local_reads = False
 
     @property
     def current(self) -> Attempt | None:
@@ -109,12 +108,7 @@ class ProviderAttempts:
         self._record.provider_assigned(payout.id)
         self._record.set_state(SagaState.SUBMITTED, f"provider payout {payout.id}")
         follower = ProviderFollower(
-            attempt,
-            self._endpoints,
-            self._record,
-            self._poll_interval,
-            self._confirmation_wait,
-            local_reads=self.local_reads,
+            attempt, self._endpoints, self._record, self._poll_interval, self._confirmation_wait
         )
         self._follower, early, self._early = follower, self._early, []
         for event in early:
@@ -170,7 +164,12 @@ class ProviderAttempts:
         """The current attempt as the provider has it now (ApplicationError if it has none)."""
         current = self.current
         assert current is not None, "nothing sent yet"
-        payout = await read_payout(self._endpoints, current.provider_key, local=self.local_reads)
+        payout: ProviderPayout = await workflow.execute_activity(
+            self._endpoints.fetch_activity,
+            FetchPayoutInput(provider_key=current.provider_key),
+            result_type=ProviderPayout,
+            **CALL,
+        )
         current.provider_id = payout.id  # known even when the create's answer was lost
         if self._follower is not None:
             self._follower.apply(payout, "api")

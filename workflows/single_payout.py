@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.provider_endpoints import SINGLE_PAYOUT
     from calypso.currencies import check_execution_date, check_payment
     from calypso.models import PayoutState
-    from workflows.activity_options import LOCAL_STEPS_PATCH, step
+    from workflows.activity_options import CALL, LOCAL_STEPS_PATCH
     from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import PROVIDER_EVENT_SIGNAL
@@ -228,9 +228,8 @@ class SinglePayoutWorkflow:
         if not workflow.patched(CONTROLS_PATCH):
             await self._ledger.reserve(request.ledger_account, request.currency, request.amount)
             return
-        # Sagas from here on run the short steps as local activities (docs/architecture.md).
-        local = workflow.patched(LOCAL_STEPS_PATCH)
-        self._ledger.local = self._attempts.local_reads = self._controls.local_admission = local
+        # Sagas from here on settle and release as local activities (docs/architecture.md).
+        self._ledger.local = workflow.patched(LOCAL_STEPS_PATCH)
         item = AdmitItem(
             index=0,
             ledger_key=str(request.idempotency_key),
@@ -250,10 +249,10 @@ class SinglePayoutWorkflow:
         )
 
     async def _check_funds(self) -> FundsCheck:
-        funds: FundsCheck = await step(
+        funds: FundsCheck = await workflow.execute_activity_method(
             PayoutActivities.check_funds,
             FundsCheckInput(currency=self._request.currency, amount=self._request.amount),
-            local=self._ledger.local,
+            **CALL,
         )
         self._view.quoted_fee = funds.fee
         return funds

@@ -4,8 +4,8 @@ activity resolved in another order, a clock read that differs on replay) fails i
 task here instead of in production, after a worker restart.
 
 The paths are the recorders' (`tests/record_histories.py`, `tests/record_mass_histories.py`):
-the single payouts with local activities between webhooks, polls, review deadlines, updates and
-resends, and the mass payouts whose deals read and book their items locally.
+single payouts through webhooks, polls, review deadlines, updates and resends (each settling or
+releasing locally), and a mass payout whose deals read and book their items locally.
 """
 
 from __future__ import annotations
