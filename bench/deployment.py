@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,8 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from calypso.client import CalypsoClient
-from calypso.requests import CreateWebhookSubscriptionRequest
 from starter.local.dev_server import DevServer, running_dev_server
+from starter.local.local_stack import subscribe
 from starter.service.search_attribute_setup import register_search_attributes
 from starter.service.settings import Settings
 from starter.service.temporal_client import connect
@@ -91,18 +89,29 @@ async def deployment(
         client = await _connected(Settings.from_env(env))
         await register_search_attributes(client, "default")
         up.enter_context(
-            _spawn("sandbox", [_payouts(), "sandbox", "--port", str(sandbox_port)], env, home, pids)
+            _spawn(
+                "sandbox",
+                [payouts_command(), "sandbox", "--port", str(sandbox_port)],
+                env,
+                home,
+                pids,
+            )
         )
         await _answering(f"{sandbox_url}/sandbox/health")
-        subscribed = await _subscribed(Settings.from_env(env), f"{receiver_url}/webhooks/calypso")
-        env["CALYPSO_WEBHOOK_KEYS"] = ",".join(filter(None, [subscribed, extra_keys]))
+        subscribed = await subscribe(Settings.from_env(env), f"{receiver_url}/webhooks/calypso")
+        pairs = [f"{public}:{secret}" for public, secret in subscribed.items()]
+        env["CALYPSO_WEBHOOK_KEYS"] = ",".join(filter(None, [*pairs, extra_keys]))
         up.enter_context(
             _spawn(
-                "receiver", [_payouts(), "webhooks", "--port", str(receiver_port)], env, home, pids
+                "receiver",
+                [payouts_command(), "webhooks", "--port", str(receiver_port)],
+                env,
+                home,
+                pids,
             )
         )
         await _answering(f"{receiver_url}/healthz")
-        up.enter_context(_spawn("worker", [_payouts(), "worker"], env, home, pids))
+        up.enter_context(_spawn("worker", [payouts_command(), "worker"], env, home, pids))
         yield Deployment(Settings.from_env(env), client, env, home, receiver_url, pids)
 
 
@@ -126,7 +135,8 @@ def _spawn(
             process.kill()
 
 
-def _payouts() -> str:
+def payouts_command() -> str:
+    """The `payouts` console script installed beside this interpreter."""
     return str(Path(sys.executable).parent / "payouts")
 
 
@@ -146,12 +156,3 @@ async def _answering(url: str) -> None:
                 if (await http.get(url)).status_code == 200:
                     return
             await asyncio.sleep(0.2)
-
-
-async def _subscribed(settings: Settings, url: str) -> str:
-    """Subscribe `url` to the sandbox's webhooks; the `public:secret` pair the receiver accepts."""
-    async with CalypsoClient(settings.calypso_api_url, settings.credentials) as calypso:
-        subscription = await calypso.create_webhook_subscription(
-            CreateWebhookSubscriptionRequest(request_id=uuid.uuid4(), url=url)
-        )
-    return f"{subscription.public_key}:{subscription.secret_key}"

@@ -27,8 +27,6 @@ import asyncio
 import hashlib
 import json
 import resource
-import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -44,7 +42,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.ledger import SqliteLedger
-from bench.deployment import Deployment, deployment
+from bench.deployment import Deployment, deployment, payouts_command
 from bench.saga_throughput import billable_actions
 from starter.api.mass import recipients_from_rows
 from starter.api.payouts import Payouts
@@ -104,19 +102,11 @@ def _write_list(path: Path, recipients: int) -> Counter[tuple[str, Decimal]]:
     return expected
 
 
-def _cli() -> str:
-    beside = Path(sys.executable).parent / "payouts"
-    found = str(beside) if beside.exists() else shutil.which("payouts")
-    if found is None:
-        raise RuntimeError("the `payouts` command is not installed (pip install -e .)")
-    return found
-
-
 async def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    """Run `payouts …` while this process's event loop keeps the worker going."""
+    """Run `payouts …` (its own process, as a user would) and read its JSON."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        _cli(),
+        payouts_command(),
         *args,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

@@ -15,18 +15,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from calypso.currencies import CURRENCIES
 from starter.api.approvals import decide
-from starter.api.errors import PayoutEndedError, PayoutNotFoundError, ended_state
+from starter.api.errors import PayoutEndedError, ended_state
 from starter.api.idempotent_start import (
     MASS_KIND,
     MEMO_AMOUNT,
@@ -39,14 +38,13 @@ from starter.api.mass import MassPayouts
 from starter.api.outcomes import saga_result
 from starter.api.requests import checked, saga_input
 from starter.api.resolve import resolve
-from starter.api.saga_kinds import MASS, SINGLE, SagaKind, find_saga
+from starter.api.saga_kinds import ask_saga, find_saga
 from starter.service.settings import Settings
 from starter.service.temporal_client import connect
 from workflows import search_attributes as sa
 from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
 from workflows.keys import single_payout_workflow_id
 from workflows.mass_models import MassCancelResult, MassPayoutResult, MassProgress
-from workflows.mass_payout import MassPayoutWorkflow
 from workflows.payout_models import (
     CancelInput,
     CancelResult,
@@ -60,7 +58,6 @@ from workflows.payout_models import (
     ResolveResult,
     SagaState,
 )
-from workflows.single_payout import SinglePayoutWorkflow
 
 __all__ = ["PayoutRequest", "PayoutSummary", "Payouts"]  # PayoutRequest: also from starter.api
 
@@ -119,21 +116,10 @@ class Payouts:
         """The `status` query of a payout, or the `progress` query of a mass payout. A payout
         is asked straight away (one call, not a describe first: status is what dashboards
         poll); only when there is none is the key looked for among mass payouts."""
-        asks: list[tuple[SagaKind, Any]] = [
-            (SINGLE, SinglePayoutWorkflow.status),
-            (MASS, MassPayoutWorkflow.progress),
-        ]
-        for kind, query in asks:
-            try:
-                answer: PayoutStatus | MassProgress = await self._client.get_workflow_handle(
-                    kind.workflow_id(key)
-                ).query(query)
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                continue
-            return answer
-        raise PayoutNotFoundError(f"no payout saga with key {key}")
+        answer: PayoutStatus | MassProgress = await ask_saga(
+            self._client, key, lambda kind, handle: handle.query(kind.status_query)
+        )
+        return answer
 
     async def cancel(
         self, key: uuid.UUID, reason: str = "canceled by the merchant"

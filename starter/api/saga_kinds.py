@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,26 +25,53 @@ class SagaKind:
     workflow: type[SinglePayoutWorkflow] | type[MassPayoutWorkflow]
     result_type: type[PayoutResult] | type[MassPayoutResult]
     cancel_result: type[CancelResult] | type[MassCancelResult]
+    status_query: Callable[..., Any]  # what `Payouts.status` asks it
 
 
 SINGLE = SagaKind(
-    "payout", single_payout_workflow_id, SinglePayoutWorkflow, PayoutResult, CancelResult
+    "payout",
+    single_payout_workflow_id,
+    SinglePayoutWorkflow,
+    PayoutResult,
+    CancelResult,
+    SinglePayoutWorkflow.status,
 )
 MASS = SagaKind(
-    "mass payout", mass_payout_workflow_id, MassPayoutWorkflow, MassPayoutResult, MassCancelResult
+    "mass payout",
+    mass_payout_workflow_id,
+    MassPayoutWorkflow,
+    MassPayoutResult,
+    MassCancelResult,
+    MassPayoutWorkflow.progress,
 )
 
+Answer = TypeVar("Answer")
 
-async def find_saga(client: Client, key: uuid.UUID) -> tuple[SagaKind, WorkflowHandle[Any, Any]]:
-    """Which saga runs under `key` (a payout is looked for first), with a handle that decodes its
-    result; `PayoutNotFoundError` if there is none."""
+
+async def ask_saga(
+    client: Client,
+    key: uuid.UUID,
+    ask: Callable[[SagaKind, WorkflowHandle[Any, Any]], Awaitable[Answer]],
+) -> Answer:
+    """`ask` of the saga under `key` (a payout is looked for first) through a handle that decodes
+    its result; `PayoutNotFoundError` if there is none."""
     for kind in (SINGLE, MASS):
         handle = client.get_workflow_handle(kind.workflow_id(key), result_type=kind.result_type)
         try:
-            await handle.describe()
+            return await ask(kind, handle)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            continue
-        return kind, handle
     raise PayoutNotFoundError(f"no payout saga with key {key}")
+
+
+async def find_saga(client: Client, key: uuid.UUID) -> tuple[SagaKind, WorkflowHandle[Any, Any]]:
+    """Which saga runs under `key`, with a handle that decodes its result."""
+
+    async def described(
+        kind: SagaKind, handle: WorkflowHandle[Any, Any]
+    ) -> tuple[SagaKind, WorkflowHandle[Any, Any]]:
+        await handle.describe()
+        return kind, handle
+
+    return await ask_saga(client, key, described)

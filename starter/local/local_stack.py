@@ -108,7 +108,7 @@ async def local_stack(
             )
         )
         if webhooks:
-            await _subscribe(settings, f"{receiver_url}/webhooks/calypso", keys)
+            keys.update(await subscribe(settings, f"{receiver_url}/webhooks/calypso"))
         activities = await stack.enter_async_context(payout_activities(settings))
         worker = build_worker(client, activities, settings.task_queue)
         await stack.enter_async_context(worker)
@@ -156,12 +156,14 @@ async def _temporal(
     return client
 
 
-async def _subscribe(settings: Settings, url: str, keys: dict[str, str]) -> None:
-    """Subscribe the receiver to every payout webhook and accept the subscription's key."""
+async def subscribe(settings: Settings, url: str) -> dict[str, str]:
+    """Subscribe the receiver at `url` to every payout webhook; the key pair it must accept
+    (publicKey → secretKey; empty if the provider gave none)."""
     async with CalypsoClient(settings.calypso_api_url, settings.credentials) as calypso:
         subscription = await calypso.create_webhook_subscription(
             CreateWebhookSubscriptionRequest(request_id=uuid.uuid4(), url=url)
         )
-    if subscription.public_key and subscription.secret_key:
-        keys[subscription.public_key] = subscription.secret_key
     log.info("webhooks.subscribed", url=url, key=subscription.public_key)
+    if subscription.public_key and subscription.secret_key:
+        return {subscription.public_key: subscription.secret_key}
+    return {}
