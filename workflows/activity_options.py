@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,14 +37,15 @@ CALLBACK_REPLAY: dict[str, Any] = {
 }
 
 
-# A short, idempotent step after which the saga decides nothing by the clock (settle, release,
-# a deal's withdrawals read and ledger batch): sagas that reached this patch run these as local
-# activities — a marker in the workflow task that ran them, no task round trip, consecutive ones
-# in one task. Same timeout and retry policy as CALL. Steps followed by a decision on
-# `workflow.now()` (admission before the execution date, the funds check before its deadline,
-# the reads that follow a payout before the review deadline) stay activities: under load a
-# replay saw a different time after a long local activity than the first run had, and took the
-# other branch (a nondeterminism error on the review patch). The create stays an activity too.
+# A short, idempotent step run as a local activity: a marker in the workflow task that ran it,
+# no task round trip, consecutive ones in one task. Same timeout and retry policy as CALL.
+# Sagas recorded under `short-steps-as-local-activities` run only settle, release and a deal's
+# withdrawals read and ledger batch this way. Sagas on the current path (`saga_paths.py`) also
+# run admission, the funds check and every read that follows a payout locally, because they
+# decide on the clock only at wake-ups: a time read right after a local activity is its
+# completion time, which a replay need not reproduce (under load it did not, and a review
+# deadline went the other way: a nondeterminism error). The create stays an activity: a cancel
+# waits for its outcome, and its retries look the payout up first.
 LOCAL_STEPS_PATCH = "short-steps-as-local-activities"
 LOCAL: dict[str, Any] = dict(CALL)
 
@@ -52,24 +53,45 @@ ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
 
+@overload
 async def step(
-    method: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
-) -> ResultT:
-    """Run an activity method as a local activity (`local`) or as an activity. A local
-    activity's failure reaches the workflow bare (the activity's own ApplicationError) where an
-    activity's arrives as ActivityError: the saga's steps handle ActivityError, so a local
-    failure is given that shape, its cause the activity's error."""
+    activity: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
+) -> ResultT: ...
+
+
+@overload
+async def step(activity: str, arg: Any, *, local: bool, result_type: type[ResultT]) -> ResultT: ...
+
+
+async def step(
+    activity: Callable[[Any, Any], Awaitable[Any]] | str,
+    arg: Any,
+    *,
+    local: bool,
+    result_type: type | None = None,
+) -> Any:
+    """Run an activity method (or an activity by name) as a local activity (`local`) or as an
+    activity. A local activity's failure reaches the workflow bare (the activity's own
+    ApplicationError) where an activity's arrives as ActivityError: the saga's steps handle
+    ActivityError, so a local failure is given that shape, its cause the activity's error."""
+    name = activity if isinstance(activity, str) else activity.__name__
     if not local:
-        return await workflow.execute_activity_method(method, arg, **CALL)
+        if isinstance(activity, str):
+            return await workflow.execute_activity(activity, arg, result_type=result_type, **CALL)
+        return await workflow.execute_activity_method(activity, arg, **CALL)
     try:
-        return await workflow.execute_local_activity_method(method, arg, **LOCAL)
+        if isinstance(activity, str):
+            return await workflow.execute_local_activity(
+                activity, arg, result_type=result_type, **LOCAL
+            )
+        return await workflow.execute_local_activity_method(activity, arg, **LOCAL)
     except ApplicationError as failure:
         raise ActivityError(
-            f"local activity {method.__name__} failed",
+            f"local activity {name} failed",
             scheduled_event_id=0,
             started_event_id=0,
             identity="",
-            activity_type=method.__name__,
+            activity_type=name,
             activity_id="",
             retry_state=RetryState.NON_RETRYABLE_FAILURE,
         ) from failure

@@ -3,7 +3,12 @@
 Webhooks arrive as hints (`hint`) and move the state only forward; an API read (`apply`) is
 authoritative for final states. `follow` applies hints as they come and polls when none came for
 a poll interval, doubling the interval while nothing happens. What it learns it writes into the
-attempt it follows and shows on the saga's record. Deterministic: runs in workflows.
+attempt it follows and shows on the saga's record.
+
+On the current path (`saga_paths.py`) the reads are local activities, and whether a poll is due
+is decided without the clock: a poll timer that fires polls unless a webhook came while it ran
+(the time read after a local activity is the activity's completion time, which a replay need
+not reproduce). Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import FetchPayoutInput, ProviderPayout
     from activities.provider_endpoints import ProviderEndpoints
     from calypso.models import FINAL_PAYOUT_STATES, WebhookEventType
-    from workflows.activity_options import CALL
+    from workflows import saga_paths
+    from workflows.activity_options import step
     from workflows.payout_models import Attempt, ProviderEvent
     from workflows.provider_review import ProviderReview
     from workflows.provider_tracking import ProviderTracker
@@ -48,6 +54,7 @@ class ProviderFollower:
         self._events: list[ProviderEvent] = []
         self._needs_confirmation = False
         self._validation_error = False  # a PAYOUT_VALIDATION_ERROR webhook awaits its API read
+        self._on_wake_ups = saga_paths.current()
 
     def hint(self, event: ProviderEvent) -> bool:
         """Queue a webhook if it is about this attempt; False when it belongs elsewhere."""
@@ -81,6 +88,7 @@ class ProviderFollower:
         base = self._poll_interval
         interval = base
         last_hint = workflow.now()
+        hinted = False  # a webhook came since the poll timer started
         timer: asyncio.Task[None] | None = None
         try:
             while self.confirmed_final is None:
@@ -89,28 +97,34 @@ class ProviderFollower:
                     return None
                 if self._events:
                     self._drain()
-                    last_hint, interval = workflow.now(), base
+                    last_hint, interval, hinted = workflow.now(), base, True
                 if self._needs_confirmation:
                     self._needs_confirmation = False
                     self.apply(await self._fetch(), "api")
                     self._report_validation_error()
                     continue
                 if timer is None:
-                    self.next_poll_at = last_hint + interval
+                    # The current path waits a whole interval from each timer's start: a wait
+                    # counted from the last webhook can come out zero, and a zero wait starts
+                    # no timer, which would be a decision on the clock.
+                    start = workflow.now() if self._on_wake_ups else last_hint
+                    self.next_poll_at = start + interval
                     wait = max(self.next_poll_at - workflow.now(), timedelta(0))
                     timer = asyncio.create_task(asyncio.sleep(wait.total_seconds()))
+                    hinted = False
                 poll_due: asyncio.Task[None] = timer
                 await workflow.wait_condition(
                     lambda: (
                         bool(self._events)
                         or poll_due.done()  # noqa: B023 - awaited right here
                         or self.confirmed_final is not None
+                        or self.review.deadline_passed()
                         or interrupt()
                     )
                 )
                 if timer.done():
                     timer = None
-                    if workflow.now() - last_hint >= interval:
+                    if self._poll_due(hinted, last_hint, interval):
                         self.apply(await self._fetch(), "poll")
                         last_hint = workflow.now()
                         interval = min(interval * 2, base * POLL_BACKOFF_CAP)
@@ -119,6 +133,13 @@ class ProviderFollower:
             self.next_poll_at = None
             if timer is not None:
                 timer.cancel()
+
+    def _poll_due(self, hinted: bool, last_hint: datetime, interval: timedelta) -> bool:
+        """When the poll timer fires: poll unless a webhook came meanwhile (current path), or
+        unless one came less than a poll interval ago (sagas recorded before it)."""
+        if self._on_wake_ups:
+            return not hinted
+        return workflow.now() - last_hint >= interval
 
     def _report_validation_error(self) -> None:
         """After a validation-error webhook, the provider's own words go to the status and the
@@ -131,11 +152,11 @@ class ProviderFollower:
             self._record.set_state(self._record.state, f"provider validation error: {errors}")
 
     async def _fetch(self) -> ProviderPayout:
-        payout: ProviderPayout = await workflow.execute_activity(
+        payout: ProviderPayout = await step(
             self._endpoints.fetch_activity,
             FetchPayoutInput(provider_key=self.attempt.provider_key),
+            local=self._on_wake_ups,
             result_type=ProviderPayout,
-            **CALL,
         )
         return payout
 
@@ -153,7 +174,7 @@ class ProviderFollower:
             note = None
             if not moved and event.type == WebhookEventType.PAYOUT_CHANGE_STATUS:
                 note = "already known" if event.status == known else "ignored: stale"
-            if event.type == WebhookEventType.PAYOUT_VALIDATION_ERROR and workflow.patched(
+            if event.type == WebhookEventType.PAYOUT_VALIDATION_ERROR and saga_paths.taken(
                 CONFIRM_VALIDATION_ERRORS
             ):
                 # The provider may have refused the payout: ask its API now, not at the next poll.

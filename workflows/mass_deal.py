@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payout_models import ProviderPayout
     from activities.provider_endpoints import MASS_DEAL
     from calypso.models import PayoutState
+    from workflows import saga_paths
     from workflows.activity_options import LOCAL_STEPS_PATCH, step
     from workflows.deal_items import DealItems
     from workflows.keys import DEAL_REVIEW_SIGNAL, PROVIDER_EVENT_SIGNAL
@@ -66,7 +67,8 @@ class MassDealWorkflow:
     async def run(self, deal: DealInput) -> DealResult:
         # Deals from here on read their withdrawals and book their items as local activities
         # (docs/architecture.md).
-        self._ledger.local = self._local_reads = workflow.patched(LOCAL_STEPS_PATCH)
+        saga_paths.begin()
+        self._ledger.local = self._local_reads = saga_paths.taken(LOCAL_STEPS_PATCH)
         pending = deal.items
         while pending:
             if self._cancel_reason is not None:

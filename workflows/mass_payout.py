@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.mass_activities import MassActivities, MassFundsInput
     from activities.payout_models import FundsCheck
     from calypso.currencies import check_execution_date, check_payment
+    from workflows import saga_paths
     from workflows.activity_options import CALL
     from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
     from workflows.execution_schedule import ExecutionSchedule
@@ -84,6 +85,7 @@ class MassPayoutWorkflow:
 
     @workflow.run
     async def run(self, request: MassPayoutInput) -> MassPayoutResult:
+        saga_paths.begin()  # every run, a resumed one too: first, before any older patch
         if request.resume is not None:
             return await self._pay_and_finish()
         _check(request)
@@ -91,7 +93,7 @@ class MassPayoutWorkflow:
         plan = f"{len(request.recipients)} recipients in {len(self._tally.deals)} deals"
         self._record.set_state(SagaState.RECEIVED, plan)
         try:
-            if workflow.patched(CONTROLS_PATCH):
+            if saga_paths.taken(CONTROLS_PATCH):
                 await admit_list(request, self._controls, self._ledger, self._tally)
             else:
                 await self._ledger.reserve(

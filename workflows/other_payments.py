@@ -12,6 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.other_payments import OtherPayment, OtherPayments, OtherPaymentsInput
     from activities.payout_activities import PayoutActivities
+    from workflows import saga_paths
     from workflows.activity_options import CALL
     from workflows.payout_models import Attempt
 
@@ -21,7 +22,7 @@ CHECK_BEFORE_RESEND = "check-provider-before-resend"
 async def other_payments(currency: str, addresses: list[str], ours: list[Attempt]) -> OtherPayments:
     """What the provider has for `addresses` since this saga started, besides our attempts.
     Sagas recorded before the check existed resend without it (nothing found)."""
-    if not workflow.patched(CHECK_BEFORE_RESEND):
+    if not saga_paths.taken(CHECK_BEFORE_RESEND):
         return OtherPayments()
     return await workflow.execute_activity_method(
         PayoutActivities.find_other_payments,

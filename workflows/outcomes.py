@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import saga_paths
     from workflows.payout_models import SagaState
 
 UNPAID_ENDS_FAILED = "unpaid-outcomes-fail-the-workflow"
@@ -36,7 +37,7 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 def ended(state: SagaState, reason: str | None, result: ResultT) -> ResultT:
     """Return `result` when the saga paid; raise it inside a workflow failure when it did not."""
     failure_type = FAILURE_TYPES.get(state)
-    if failure_type is None or not workflow.patched(UNPAID_ENDS_FAILED):
+    if failure_type is None or not saga_paths.taken(UNPAID_ENDS_FAILED):
         return result
     raise ApplicationError(
         f"{state}: {reason or 'no reason given'}",

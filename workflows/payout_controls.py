@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.policy.model import ScreeningRules
     from activities.screening import ScreeningActivities
     from activities.screening_models import ScreenedRecipient, ScreeningRequest, ScreeningResult
-    from workflows.activity_options import CALL
+    from workflows.activity_options import CALL, step
     from workflows.approval import ApprovalGate
     from workflows.approval_models import ApprovalStatus
     from workflows.execution_schedule import ExecutionSchedule
@@ -61,6 +61,7 @@ class PayoutControls:
         self.policy_version: str | None = None
         self._need: ApprovalNeed | None = None
         self._expiry = 0.0  # how long an approval may wait, as the policy says
+        self.local_admission = False  # admit as a local activity (`activity_options.step`)
 
     @property
     def approval_status(self) -> ApprovalStatus | None:
@@ -135,8 +136,8 @@ class PayoutControls:
         """One batch admitted; a ledger refusal (short of funds) ends the saga REJECTED with
         what the caller's ledger step makes of it (what to fund, and how)."""
         try:
-            admission: Admission = await workflow.execute_activity_method(
-                AdmissionActivities.admit_payout, request, **CALL
+            admission: Admission = await step(
+                AdmissionActivities.admit_payout, request, local=self.local_admission
             )
         except ActivityError as error:
             if shortfall_of(error) is None:

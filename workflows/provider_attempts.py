@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ProviderPayout,
     )
     from activities.provider_endpoints import ProviderEndpoints
+    from workflows import saga_paths
     from workflows.activity_options import CALL
     from workflows.follower import ProviderFollower
     from workflows.keys import attempt_key
@@ -128,7 +129,7 @@ class ProviderAttempts:
             try:
                 return await self._follower.follow(interrupt)
             except ActivityError as error:
-                if not workflow.patched(HOLD_AFTER_ERROR):
+                if not saga_paths.taken(HOLD_AFTER_ERROR):
                     raise
                 reason = (
                     f"{error.activity_type} failed: {error.cause or error}; the provider has this "

@@ -31,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.provider_endpoints import SINGLE_PAYOUT
     from calypso.currencies import check_execution_date, check_payment
     from calypso.models import PayoutState
-    from workflows.activity_options import CALL, LOCAL_STEPS_PATCH
+    from workflows import saga_paths
+    from workflows.activity_options import LOCAL_STEPS_PATCH, step
     from workflows.approval_models import ApprovalResult, ApproveInput, DenyInput
     from workflows.execution_schedule import ExecutionSchedule
     from workflows.keys import PROVIDER_EVENT_SIGNAL
@@ -87,12 +88,14 @@ class SinglePayoutWorkflow:
             request.requested_by,
         )
         self._decision: ResolveInput | None = None  # an operator's, on a payout held for review
+        self._local_steps = False  # admission, funds check and reads (`saga_paths.py`)
         self._view = PayoutView(
             request, self._record, self._schedule, self._attempts, self._controls
         )
 
     @workflow.run
     async def run(self, request: PayoutInput) -> PayoutResult:
+        self._local_steps = saga_paths.begin()
         _check(request)
         record = self._record
         record.started("single", request.currency, request.external_id, request.execution_date)
@@ -225,11 +228,12 @@ class SinglePayoutWorkflow:
     async def _admit(self) -> None:
         """Reserve; since the operator's controls, under the policy (screening, approval)."""
         request = self._request
-        if not workflow.patched(CONTROLS_PATCH):
+        if not saga_paths.taken(CONTROLS_PATCH):
             await self._ledger.reserve(request.ledger_account, request.currency, request.amount)
             return
         # Sagas from here on settle and release as local activities (docs/architecture.md).
-        self._ledger.local = workflow.patched(LOCAL_STEPS_PATCH)
+        self._ledger.local = saga_paths.taken(LOCAL_STEPS_PATCH)
+        self._controls.local_admission = self._local_steps
         item = AdmitItem(
             index=0,
             ledger_key=str(request.idempotency_key),
@@ -249,10 +253,10 @@ class SinglePayoutWorkflow:
         )
 
     async def _check_funds(self) -> FundsCheck:
-        funds: FundsCheck = await workflow.execute_activity_method(
+        funds: FundsCheck = await step(
             PayoutActivities.check_funds,
             FundsCheckInput(currency=self._request.currency, amount=self._request.amount),
-            **CALL,
+            local=self._local_steps,
         )
         self._view.quoted_fee = funds.fee
         return funds
