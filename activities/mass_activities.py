@@ -7,6 +7,7 @@ converter stores them outside history, so a 100,000-recipient list is not a 100,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,7 @@ from calypso.requests import (
 )
 
 QUOTE_ITEMS_PER_CALL = 500
+QUOTE_CALLS_IN_FLIGHT = 4
 WITHDRAWALS_PER_PAGE = 1000
 
 
@@ -84,21 +86,32 @@ class MassActivities:
 
     @activity.defn
     async def check_mass_funds(self, request: MassFundsInput) -> FundsCheck:
-        """Balance, and each item's fee as the tariff quotes it (items pay fees one by one)."""
-        fee = Decimal(0)
+        """Balance, and each item's fee as the tariff quotes it (items pay fees one by one).
+        A long list is quoted in chunks, a few at a time: the client parses one answer while
+        the provider computes the next (about half the time for 100,000 items; the client's
+        rate limit, when set, still spaces every call)."""
+        amounts = request.amounts
+        chunks = [
+            amounts[start : start + QUOTE_ITEMS_PER_CALL]
+            for start in range(0, len(amounts), QUOTE_ITEMS_PER_CALL)
+        ]
+        in_flight = asyncio.Semaphore(QUOTE_CALLS_IN_FLIGHT)
+        quoted = 0
+
+        async def fee_of(chunk: list[Decimal]) -> Decimal:
+            nonlocal quoted
+            items = [FeeQuoteItem(base_amount=a, currency=request.currency) for a in chunk]
+            async with in_flight:
+                quote = await self._client.quote_fees(items)
+            quoted += len(chunk)
+            activity.heartbeat(quoted)
+            return sum(quote.sender_fees(len(chunk)), Decimal(0))
+
         with as_application_errors():
             account = await self._client.get_account()
-            for start in range(0, len(request.amounts), QUOTE_ITEMS_PER_CALL):
-                chunk = request.amounts[start : start + QUOTE_ITEMS_PER_CALL]
-                quote = await self._client.quote_fees(
-                    [
-                        FeeQuoteItem(base_amount=amount, currency=request.currency)
-                        for amount in chunk
-                    ]
-                )
-                fee += sum(quote.sender_fees(len(chunk)), Decimal(0))
-                activity.heartbeat(start)
-        total = sum(request.amounts, Decimal(0))
+            fees = await asyncio.gather(*(fee_of(chunk) for chunk in chunks))
+        fee = sum(fees, Decimal(0))
+        total = sum(amounts, Decimal(0))
         return FundsCheck(balance=account.balance_of(request.currency), fee=fee, needed=total + fee)
 
     @activity.defn
