@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import resource
+import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +43,7 @@ from temporalio.client import Client
 
 from activities.ledger import SqliteLedger
 from bench.deployment import Deployment, deployment, payouts_command
+from bench.peak_rss import peak_of
 from bench.saga_throughput import billable_actions
 from starter.api.mass import recipients_from_rows
 from starter.api.payouts import Payouts
@@ -66,7 +67,7 @@ class Case:
     seconds: float  # the CLI's wall time
     workflow_seconds: float  # the parent's first start to its last close
     rss_mb: float  # the worker process's peak RSS (VmHWM) when the case ended
-    cli_rss_mb: float  # the largest CLI process's peak RSS so far
+    cli_rss_mb: float  # the CLI process's peak RSS
     per_deal: dict[str, float]  # averaged over the sampled deals
     parent_runs: int
     parent_events: int
@@ -102,10 +103,14 @@ def _write_list(path: Path, recipients: int) -> Counter[tuple[str, Decimal]]:
     return expected
 
 
-async def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    """Run `payouts …` (its own process, as a user would) and read its JSON."""
+async def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any], float]:
+    """Run `payouts …` (its own process, as a user would) and read its JSON; also its peak RSS
+    in MB (through `bench.peak_rss`, so that no other process of the benchmark counts)."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.peak_rss",
         payouts_command(),
         *args,
         env=env,
@@ -124,7 +129,7 @@ async def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[st
     if process.returncode != 0:
         raise RuntimeError(f"payouts {args[0]} exited {process.returncode}: {err.decode()[-2000:]}")
     document: dict[str, Any] = json.loads(out)
-    return elapsed, document
+    return elapsed, document, peak_of(err.decode())
 
 
 async def _parent_history(client: Client, workflow_id: str) -> tuple[list[int], float]:
@@ -204,7 +209,7 @@ async def _case(
     await ledger.fund("default", CURRENCY, preview.total + preview.fee)
     await ledger.close()
     key = uuid.uuid4()
-    seconds, document = await _run_cli(
+    seconds, document, cli_rss_mb = await _run_cli(
         [
             "mass",
             "--csv",
@@ -224,7 +229,6 @@ async def _case(
         deployed.env,
     )
     rss_mb = deployed.peak_rss_mb("worker")
-    cli_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     deals = -(-recipients // ITEMS_PER_DEAL)
     result = await payouts.mass.result(key)
     if document.get("state") != SagaState.COMPLETED or result.state != SagaState.COMPLETED:
@@ -292,8 +296,9 @@ async def _measure() -> dict[str, str]:
         f"{ITEMS_PER_DEAL} --yes --wait --json` as a subprocess, timed from its start to its "
         "exit, lists run one after the other on one deployment, other options at their defaults; "
         f"events averaged over {SAMPLED_DEALS} deals' histories, the parent's over all its runs; "
-        "RSS: the worker process's VmHWM (peak so far) and the largest CLI child's "
-        "ru_maxrss; each recipient checked paid once in the result and at the sandbox",
+        "RSS: the worker process's VmHWM (peak so far) and the CLI's own ru_maxrss (reported by "
+        "a wrapper process, bench/peak_rss.py); each recipient checked paid once in the result "
+        "and at the sandbox",
     }
 
 
