@@ -3,16 +3,18 @@ scripted provider, for the unit-style tests in test_saga_logic.py."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
 from activities.admission import AdmissionActivities
+from activities.admission_models import Admission, AdmitInput
 from activities.callbacks import CallbackEvent
 from activities.ledger import (
     LedgerEntry,
@@ -52,6 +54,8 @@ class StandInProvider:
     create_calls: list[UUID] = field(default_factory=list)
     fetch_calls: list[UUID] = field(default_factory=list)
     callbacks: list[CallbackEvent] = field(default_factory=list)
+    admission_seconds: float = 0.0  # how long admission takes (real time), before the real one
+    histories: list[WorkflowHistory] = field(default_factory=list)  # of every saga run
 
     @activity.defn(name="check_funds")
     async def check_funds(self, request: FundsCheckInput) -> FundsCheck:
@@ -97,6 +101,12 @@ class StandInProvider:
     def worker(self, task_queue: str) -> Worker:
         # Admission is the real one with no policy: the saga's reservation in the real books.
         admission = AdmissionActivities(self.ledger, PolicySource(None))
+
+        @activity.defn(name="admit_payout")
+        async def admit_payout(request: AdmitInput) -> Admission:
+            await asyncio.sleep(self.admission_seconds)
+            return await admission.admit_payout(request)
+
         return Worker(
             self.client,
             task_queue=task_queue,
@@ -110,7 +120,7 @@ class StandInProvider:
                 self.release_funds,
                 self.notify_merchant,
                 self.find_other_payments,
-                admission.admit_payout,
+                admit_payout,
             ],
             workflow_runner=workflow_runner(),
         )
@@ -126,6 +136,7 @@ class StandInProvider:
                 task_queue=task_queue,
             )
             result = await saga_result(handle, PayoutResult)
+            self.histories.append(await handle.fetch_history())
             return result, await saga_status(handle)  # a query needs a worker
 
 

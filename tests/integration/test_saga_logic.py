@@ -1,23 +1,31 @@
 """The saga's logic with stand-in activities (same names as PayoutActivities), for orderings the
 real sandbox cannot produce on demand: a webhook that beats the create call's response, a resend
-that succeeds, a storm of duplicate webhooks."""
+that succeeds, a storm of duplicate webhooks, an execution date that passes during admission."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest_asyncio
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.ledger import EntryState, SqliteLedger
+from starter.service.worker import workflow_runner
+from tests.history_clock import MOVES, with_completions_moved
 from tests.integration.conftest import timeline_notes
 from tests.integration.saga_standins import FEE, StandInProvider, provider_payout, saga_input
+from workflows.execution_schedule import SHORTEST_WAIT
 from workflows.keys import attempt_key
 from workflows.payout_models import ProviderEvent, ResendPolicy
 from workflows.payout_models import SagaState as S
+from workflows.single_payout import SinglePayoutWorkflow
 
 
 @pytest_asyncio.fixture
@@ -106,3 +114,46 @@ async def test_callback_event_ids_stay_unique_after_a_webhook_storm(
     reused = {event_id: n for event_id, n in Counter(ids).items() if n > 1}
     assert not reused, f"callback event ids sent more than once: {reused}"
     assert provider.callbacks[-1].state == S.COMPLETED
+
+
+async def test_an_execution_date_passed_during_admission_still_waits_on_a_timer(
+    provider: StandInProvider, time_skipping: WorkflowEnvironment
+) -> None:
+    """At its first task the saga sees the date ahead; admission (a local activity) outlasts
+    it. The saga still starts a timer, of 1 ms, instead of deciding again on the time the
+    admission finished: a replay that sees another completion time takes the same path."""
+    provider.admission_seconds = 1.5
+    now = await time_skipping.get_current_time()
+    request = saga_input(execution_date=now + timedelta(seconds=0.5))
+    key = attempt_key(request.idempotency_key, 0)
+    provider.created[key] = provider_payout("900003", "CREATED")
+    provider.settled[key] = provider_payout("900003", "COMPLETED", fee=FEE)
+    provider.early_events[key] = [
+        ProviderEvent(
+            type="PAYOUT_CHANGE_STATUS", provider_key=key, provider_id="900003", status="COMPLETED"
+        )
+    ]
+
+    result, status = await provider.run(request)
+
+    assert result.state == S.COMPLETED, result.reason
+    assert S.SCHEDULED in [state for state, _ in timeline_notes(status, "saga")]
+    history = provider.histories[-1]
+    timers = [
+        event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for event in history.events
+        if event.HasField("timer_started_event_attributes")
+    ]
+    assert timers[0] == SHORTEST_WAIT
+    replayer = Replayer(
+        workflows=[SinglePayoutWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    for move in MOVES.values():
+        moved, markers = with_completions_moved(history.to_json_dict(), move)
+        assert markers >= 2  # admission and the funds check at least
+        replay = await replayer.replay_workflow(
+            WorkflowHistory.from_json(history.workflow_id, moved), raise_on_replay_failure=False
+        )
+        assert replay.replay_failure is None, repr(replay.replay_failure)
