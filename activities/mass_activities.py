@@ -100,8 +100,8 @@ class MassActivities:
 
         async def fee_of(chunk: list[Decimal]) -> Decimal:
             nonlocal quoted
-            items = [FeeQuoteItem(base_amount=a, currency=request.currency) for a in chunk]
-            async with in_flight:
+            async with in_flight:  # build a chunk's items only when it is sent, not all at once
+                items = [FeeQuoteItem(base_amount=a, currency=request.currency) for a in chunk]
                 quote = await self._client.quote_fees(items)
             quoted += len(chunk)
             activity.heartbeat(quoted)
