@@ -39,7 +39,7 @@ class Deployment:
     env: dict[str, str]  # what every process of the deployment reads
     home: Path
     receiver_url: str
-    pids: dict[str, int]  # sandbox, receiver, worker
+    pids: dict[str, int]  # server, sandbox, receiver, worker, and any `process`
 
     def peak_rss_mb(self, part: str) -> float:
         """The peak resident memory of one part so far (VmHWM)."""
@@ -47,6 +47,11 @@ class Deployment:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024  # kB
         raise RuntimeError(f"no VmHWM for {part}")
+
+    def cpu_seconds(self, part: str) -> float:
+        """The CPU time (user + system) one part has used so far."""
+        fields = Path(f"/proc/{self.pids[part]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def process(self, name: str, *command: str) -> contextlib.AbstractContextManager[None]:
         """Another process of the deployment, run until the block ends (log: HOME/<name>.log)."""
@@ -85,7 +90,7 @@ async def deployment(
             **(settings or {}),
         }
         server = DevServer(address, "default", free_port(), log_file=home / "temporal.log")
-        up.enter_context(running_dev_server(server))
+        pids["server"] = up.enter_context(running_dev_server(server)).pid
         client = await _connected(Settings.from_env(env))
         await register_search_attributes(client, "default")
         up.enter_context(

@@ -7,7 +7,9 @@ is a worker for the baseline. 200 immediate payouts started at once through the 
 200 runs of a one-activity workflow on the same server, interleaved after a warm-up of each
 (minimal, saga, minimal, saga, …); the ratio of the medians is the figure. Billable actions
 are counted from each saga's history: the start, every activity scheduled, every batch of local
-activities (the markers one workflow task records), every timer, signal and update.
+activities (the markers one workflow task records), every timer, signal and update. The CPU
+time each process used during the measured rounds, per run, shows where each kind of run's cost
+lands on the machine's cores.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from decimal import Decimal
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.ledger import SqliteLedger
-from bench.deployment import deployment
+from bench.deployment import Deployment, deployment
 from bench.minimal_workflow import QUEUE as MINIMAL_QUEUE
 from bench.minimal_workflow import MinimalWorkflow
 from starter.api.payouts import PayoutRequest, Payouts
 
 CONCURRENT = 200
+T = TypeVar("T")
 ROUNDS = 2
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
 
@@ -69,6 +74,43 @@ async def _saga_rate(payouts: Payouts) -> tuple[float, list[uuid.UUID]]:
     return CONCURRENT / elapsed, keys
 
 
+# The processes whose CPU time each kind of run is charged with (the benchmark's own client too).
+MINIMAL_PARTS = ("server", "minimal-worker")
+SAGA_PARTS = ("server", "worker", "sandbox", "receiver")
+
+
+class CpuPerRun:
+    """CPU milliseconds per run, by process, summed over the measured rounds of one kind: where
+    each run's cost lands on the machine's two cores, which explains the throughput ratio."""
+
+    def __init__(self, deployed: Deployment, parts: tuple[str, ...]) -> None:
+        self._deployed = deployed
+        self._parts = parts
+        self._seconds: dict[str, float] = {}
+        self._runs = 0
+
+    async def measure(self, round_of_runs: Awaitable[T]) -> T:
+        """Await one round of CONCURRENT runs, charging the CPU used meanwhile to them."""
+        before = self._now()
+        outcome = await round_of_runs
+        for part, seconds in self._now().items():
+            self._seconds[part] = self._seconds.get(part, 0.0) + seconds - before[part]
+        self._runs += CONCURRENT
+        return outcome
+
+    def _now(self) -> dict[str, float]:
+        now = {part: self._deployed.cpu_seconds(part) for part in self._parts}
+        return {**now, "client": time.process_time()}
+
+    def ms(self) -> dict[str, float]:
+        return {part: 1000 * seconds / self._runs for part, seconds in self._seconds.items()}
+
+    def show(self) -> str:
+        ms = self.ms()
+        parts = ", ".join(f"{part} {value:.0f}" for part, value in ms.items())
+        return f"{sum(ms.values()):.0f} ms ({parts})"
+
+
 async def billable_actions(client: Client, workflow_id: str) -> Counter[str]:
     """One saga's billable actions by kind, from its history."""
     counts: Counter[str] = Counter()
@@ -105,13 +147,16 @@ async def _measure() -> dict[str, str]:
         minimal: list[float] = []
         sagas: list[float] = []
         keys: list[uuid.UUID] = []
+        minimal_cpu = CpuPerRun(deployed, MINIMAL_PARTS)
+        saga_cpu = CpuPerRun(deployed, SAGA_PARTS)
+
         with deployed.process("minimal-worker", sys.executable, "-m", "bench.minimal_workflow"):
             # Warm-up (and both workers polling): first workflow tasks, caches, connections.
             await _minimal_rate(deployed.client)
             await _saga_rate(payouts)
             for _ in range(ROUNDS):
-                minimal.append(await _minimal_rate(deployed.client))
-                rate, keys = await _saga_rate(payouts)
+                minimal.append(await minimal_cpu.measure(_minimal_rate(deployed.client)))
+                rate, keys = await saga_cpu.measure(_saga_rate(payouts))
                 sagas.append(rate)
         sample = keys[:20]
         per_saga: Counter[str] = Counter()
@@ -137,10 +182,24 @@ async def _measure() -> dict[str, str]:
         "baseline": f"minimal workflow: {minimal_rate:.1f} runs/s (median of {ROUNDS})",
         "measured": f"saga: {saga_rate:.1f} payouts/s (median of {ROUNDS}); per saga {shape}",
         "ratio": f"{saga_rate / minimal_rate:.2f}x the minimal workflow's throughput",
+        "cpu": f"per minimal run {minimal_cpu.show()}; per saga {saga_cpu.show()}; the saga's "
+        f"server, sandbox and receiver alone: {_outside_worker(saga_cpu) / _total(minimal_cpu):.2f}"
+        "x a whole minimal run",
         "method": f"sandbox, receiver, saga worker and baseline worker each in its own process; "
         f"{CONCURRENT} started at once, rate = {CONCURRENT} / (last result - first start), rounds "
         "interleaved after a warm-up; actions counted over 20 sagas' histories",
     }
+
+
+def _total(cpu: CpuPerRun) -> float:
+    return sum(cpu.ms().values())
+
+
+def _outside_worker(cpu: CpuPerRun) -> float:
+    """What a saga costs besides its worker and the benchmark's client: no work in the worker
+    can bring the ratio above the minimal run's total over this."""
+    ms = cpu.ms()
+    return ms["server"] + ms["sandbox"] + ms["receiver"]
 
 
 def run() -> dict[str, str]:

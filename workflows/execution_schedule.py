@@ -4,12 +4,12 @@ cuts any wait short while the provider has not heard of the payout yet.
 In the spirit of the `UpdatableTimer` of Temporal's samples: one durable timer per wait, woken by
 the update that changes what it waits for.
 
-On the current path (`saga_paths.py`) a decision that changes the saga's commands reads the clock
-only where every replay sees the same time: the saga's first task (whether the execution date is
-still ahead) and a wake-up (a timer fired, an update came). Right after a local activity the
-workflow's time is the activity's completion time, which a replay need not reproduce, so the
-funds deadline is a budget of the pauses slept, not a comparison with the clock.
-Deterministic: runs in workflows.
+Since the path `clock-at-wake-ups-short-steps-local` (`saga_paths.py`), a decision that changes the
+saga's commands reads the clock only where every replay sees the same time: the saga's first task
+(whether the execution date is still ahead) and a wake-up (a timer fired, an update came). Right
+after a local activity the workflow's time is the activity's completion time, which a replay need
+not reproduce, so the funds deadline is a budget of the pauses slept, not a comparison with the
+clock. Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ExecutionSchedule:
 
     async def wait_until_due(self) -> None:
         """Sleep until the execution date, however often it moves; SagaEnded if canceled."""
-        on_wake_ups = saga_paths.current()
+        on_wake_ups = saga_paths.clock_at_wake_ups()
         now = self._first_task_at if on_wake_ups else workflow.now()
         while self.execution_date is not None and self.execution_date > now:
             self._record.set_state(
@@ -65,7 +65,8 @@ class ExecutionSchedule:
     ) -> FundsCheck:
         """Re-check with backoff while the balance is short, until `wait_seconds` have passed."""
         self._record.set_state(SagaState.CHECKING_FUNDS, None)
-        budget = _FundsWait(timedelta(seconds=wait_seconds), by_the_clock=not saga_paths.current())
+        on_wake_ups = saga_paths.clock_at_wake_ups()
+        budget = _FundsWait(timedelta(seconds=wait_seconds), by_the_clock=not on_wake_ups)
         pause = FUNDS_RECHECK_FIRST
         while True:
             funds = await check()

@@ -5,10 +5,10 @@ authoritative for final states. `follow` applies hints as they come and polls wh
 a poll interval, doubling the interval while nothing happens. What it learns it writes into the
 attempt it follows and shows on the saga's record.
 
-On the current path (`saga_paths.py`) the reads are local activities, and whether a poll is due
-is decided without the clock: a poll timer that fires polls unless a webhook came while it ran
-(the time read after a local activity is the activity's completion time, which a replay need
-not reproduce). Deterministic: runs in workflows.
+Since the path `clock-at-wake-ups-short-steps-local` (`saga_paths.py`) the reads are local
+activities, and whether a poll is due is decided without the clock: a poll timer that fires polls
+unless a webhook came while it ran (the time read after a local activity is the activity's
+completion time, which a replay need not reproduce). Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ProviderFollower:
         self._events: list[ProviderEvent] = []
         self._needs_confirmation = False
         self._validation_error = False  # a PAYOUT_VALIDATION_ERROR webhook awaits its API read
-        self._on_wake_ups = saga_paths.current()
+        self._on_wake_ups = saga_paths.clock_at_wake_ups()
 
     def hint(self, event: ProviderEvent) -> bool:
         """Queue a webhook if it is about this attempt; False when it belongs elsewhere."""

@@ -95,7 +95,8 @@ class SinglePayoutWorkflow:
 
     @workflow.run
     async def run(self, request: PayoutInput) -> PayoutResult:
-        self._local_steps = saga_paths.begin()
+        saga_paths.begin()
+        self._local_steps = saga_paths.clock_at_wake_ups()
         _check(request)
         record = self._record
         record.started("single", request.currency, request.external_id, request.execution_date)
