@@ -28,8 +28,9 @@ with workflow.unsafe.imports_passed_through():
 
 FUNDS_RECHECK_FIRST = timedelta(seconds=30)
 FUNDS_RECHECK_MAX = timedelta(minutes=15)
-# The shortest timer the current path starts for an execution date that passed during admission:
-# whether a timer is started is decided at the first task, its length may be anything.
+# The shortest timer started for an execution date that passed during admission, by a saga
+# that reads the clock at wake-ups only: whether a timer is started is decided at the first task,
+# its length may be anything.
 SHORTEST_WAIT = timedelta(milliseconds=1)
 RESCHEDULABLE = (SagaState.RECEIVED, SagaState.WAITING_FOR_APPROVAL, SagaState.SCHEDULED)
 
@@ -110,9 +111,10 @@ class ExecutionSchedule:
 
 
 class _FundsWait:
-    """How long a saga may still wait for funds. Sagas recorded before the current path compare
-    a deadline with the clock; the current path counts the pauses it has slept, so the decision
-    does not depend on a time read right after a local activity (a cancel ends the wait anyway)."""
+    """How long a saga may still wait for funds. Sagas recorded before the clock was read at
+    wake-ups only compare a deadline with the clock; the others count the pauses they have
+    slept, so the decision does not depend on a time read right after a local activity (a
+    cancel ends the wait anyway)."""
 
     def __init__(self, allowed: timedelta, *, by_the_clock: bool) -> None:
         self._by_the_clock = by_the_clock

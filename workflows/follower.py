@@ -104,9 +104,9 @@ class ProviderFollower:
                     self._report_validation_error()
                     continue
                 if timer is None:
-                    # The current path waits a whole interval from each timer's start: a wait
-                    # counted from the last webhook can come out zero, and a zero wait starts
-                    # no timer, which would be a decision on the clock.
+                    # Reading the clock at wake-ups only, wait a whole interval from each
+                    # timer's start: a wait counted from the last webhook can come out zero, and
+                    # a zero wait starts no timer, which would be a decision on the clock.
                     start = workflow.now() if self._on_wake_ups else last_hint
                     self.next_poll_at = start + interval
                     wait = max(self.next_poll_at - workflow.now(), timedelta(0))
@@ -135,8 +135,9 @@ class ProviderFollower:
                 timer.cancel()
 
     def _poll_due(self, hinted: bool, last_hint: datetime, interval: timedelta) -> bool:
-        """When the poll timer fires: poll unless a webhook came meanwhile (current path), or
-        unless one came less than a poll interval ago (sagas recorded before it)."""
+        """When the poll timer fires: poll unless a webhook came meanwhile (the clock read at
+        wake-ups only), or unless one came less than a poll interval ago (sagas recorded before
+        that)."""
         if self._on_wake_ups:
             return not hinted
         return workflow.now() - last_hint >= interval

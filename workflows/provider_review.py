@@ -37,7 +37,7 @@ class ProviderReview:
         self._record = record
         self._confirmation_wait = confirmation_wait
         self._pending_since: datetime | None = None
-        self._deadline: asyncio.Task[None] | None = None  # the current path's confirmation timer
+        self._deadline: asyncio.Task[None] | None = None  # the confirmation timer
         self._deadline_told = False
 
     def observe(self, state: str) -> None:
@@ -64,7 +64,7 @@ class ProviderReview:
             self._record.set_state(SagaState.SUBMITTED, f"the provider reports {state}")
 
     def deadline_passed(self) -> bool:
-        """The current path's confirmation timer has fired and nobody was asked yet."""
+        """The confirmation timer has fired and nobody was asked yet."""
         deadline = self._deadline
         return deadline is not None and deadline.done() and not self._deadline_told
 
