@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from activities.ledger import EntryState, SqliteLedger
 from tests.contract.conftest import eventually
 from tests.integration.conftest import TRON
 from tests.integration.mass_support import tron
+from tests.ports import free_port
 from workflows.payout_models import FINAL_SAGA_STATES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,13 +36,6 @@ CLI_DEADLINE_SECONDS = 120.0
 READY_LINE = "Ctrl-C to stop."
 MASS_RECIPIENTS = 700  # a list of about 43 KB: above the 32 KB offload threshold
 FINAL_STATES = {str(state) for state in FINAL_SAGA_STATES}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -3,7 +3,6 @@ server and the dev server's Web UI is pointed at it (its settings name the endpo
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
@@ -14,15 +13,9 @@ from starter.local.local_stack import LocalPorts, local_stack
 from starter.service.encryption import EncryptionCodec, format_keys, new_key
 from starter.service.settings import Settings
 from tests.contract.conftest import eventually
+from tests.ports import free_port
 
 KEY = new_key("local")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_the_dev_ui_decodes_through_the_stacks_codec_server(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ business counters (docs/observability.md). On the dev server: real time, real vi
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -30,17 +29,11 @@ from tests.integration.observed_stack import (
     scrape,
     total,
 )
+from tests.ports import free_port
 from workflows.mass_models import MassPayoutRequest
 from workflows.payout_models import SagaState
 
 NETWORK_FAILS = TRON[:-4] + "fa11"  # a sandbox test card the network always rejects
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -8,7 +8,6 @@ deployment reaches any S3-compatible store: AWS_ENDPOINT_URL and the usual AWS v
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from starter.service.settings import Settings, SettingsError
 from tests.contract.conftest import Control
 from tests.integration.conftest import Stack, start_stack
 from tests.integration.mass_support import mass_input, start_mass, tron
+from tests.ports import free_port
 from workflows.mass_models import ItemState
 from workflows.payout_models import SagaState
 
@@ -37,9 +37,7 @@ DEADLINE_SECONDS = 120.0
 @pytest.fixture
 def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A local S3 with one bucket; the AWS variables point every boto3 client at it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

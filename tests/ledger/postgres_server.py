@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from tests.ports import free_port
 
 SUPERUSER = "payouts"
 
@@ -91,7 +92,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(datadir, entry.pw_uid, entry.pw_gid)
-    server = PostgresServer(bindir=bindir, datadir=datadir, port=_free_port(), user=user)
+    server = PostgresServer(bindir=bindir, datadir=datadir, port=free_port(), user=user)
     try:
         server.run(
             "initdb",
@@ -141,9 +142,3 @@ def _server_user() -> str:
             pwd.getpwnam(name)
             return name
     raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run postgres as")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
