@@ -26,8 +26,7 @@ from workflows.single_payout import SinglePayoutWorkflow
 RECORDED = sorted(HISTORIES.glob("*.json"))
 # Recorded by earlier code and kept: sagas those workers started must keep replaying. v1: before
 # a payout that did not pay ended its workflow failed (workflows/outcomes.py); v2: before the
-# short steps ran as local activities (workflows/activity_options.py); v3 and v4: before each of
-# the two paths of workflows/saga_paths.py (tests/histories/README.md).
+# short steps ran as local activities (workflows/activity_options.py).
 EARLIER = sorted(HISTORIES.glob("v*/*.json"))
 ALWAYS_COMPLETED = sorted(HISTORIES.glob("v1/*.json"))
 EXPECTED = {path.name: path.expect for path in PATHS}

@@ -1,13 +1,11 @@
-"""Sagas that read the clock only at wake-ups decide nothing on a time read right after a local
-activity.
+"""The current path decides nothing on a time read right after a local activity.
 
 After a local activity the workflow's time is the activity's completion time, recorded in its
 marker. A saga that compared that time with a deadline (funds, confirmation, the next poll) took
 its branch on a value that a replay under load did not reproduce: a nondeterminism error in CI.
-Sagas on `clock-at-wake-ups-short-steps-local` and on the current path after it
-(`workflows/saga_paths.py`) decide on the clock only at their first task and at wake-ups. Here
-every local activity's recorded completion is moved a day later, or back to the epoch, and each
-history recorded on those paths (the current recordings and `v4/`) must still replay: a decision
+Sagas on the current path (`workflows/saga_paths.py`) decide on the clock only at their first
+task and at wake-ups. Here every local activity's recorded completion is moved a day later, or
+back to the epoch, and each history recorded on the current path must still replay: a decision
 that read those times would take the other branch and fail.
 """
 
@@ -29,15 +27,11 @@ from tests.record_histories import HISTORIES
 from tests.record_mass_histories import MASS_HISTORIES
 from workflows.mass_deal import MassDealWorkflow
 from workflows.mass_payout import MassPayoutWorkflow
-from workflows.saga_paths import CLOCK_AT_WAKE_UPS, CURRENT_PATH
+from workflows.saga_paths import CURRENT_PATH
 from workflows.single_payout import SinglePayoutWorkflow
 
-ON_WAKE_UPS = [
-    file
-    for folder in (HISTORIES, HISTORIES / "v4", MASS_HISTORIES, MASS_HISTORIES / "v4")
-    for file in sorted(folder.glob("*.json"))
-]
-HISTORY = {file: json.loads(file.read_text()) for file in ON_WAKE_UPS}
+ON_CURRENT_PATH = sorted(HISTORIES.glob("*.json")) + sorted(MASS_HISTORIES.glob("*.json"))
+HISTORY = {file: json.loads(file.read_text()) for file in ON_CURRENT_PATH}
 
 
 def _patch_ids(history: dict[str, Any]) -> set[str]:
@@ -50,17 +44,16 @@ def _patch_ids(history: dict[str, Any]) -> set[str]:
     return ids
 
 
-def test_the_recordings_read_the_clock_at_wake_ups_and_run_local_activities() -> None:
-    """Guards the test below: it is about histories that took one of those paths."""
+def test_the_recordings_are_on_the_current_path_and_run_local_activities() -> None:
+    """Guards the test below: it is about histories that took the current path."""
     for file, history in HISTORY.items():
-        paths = {CURRENT_PATH, CLOCK_AT_WAKE_UPS} & _patch_ids(history)
-        assert paths, f"{file.parent.name}/{file.name} predates {CLOCK_AT_WAKE_UPS}"
+        assert CURRENT_PATH in _patch_ids(history), f"{file.name} predates {CURRENT_PATH}"
     markers = [len(local_activity_markers(history["events"])) for history in HISTORY.values()]
     assert sum(markers) > 0, "no local activity in any recording"
 
 
 @pytest.mark.parametrize("move", MOVES)
-@pytest.mark.parametrize("file", ON_WAKE_UPS, ids=lambda file: f"{file.parent.name}/{file.stem}")
+@pytest.mark.parametrize("file", ON_CURRENT_PATH, ids=lambda file: file.stem)
 async def test_local_activity_completion_times_decide_nothing(file: Path, move: str) -> None:
     moved, _ = with_completions_moved(HISTORY[file], MOVES[move])
     replayer = Replayer(

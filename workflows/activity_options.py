@@ -10,7 +10,6 @@ from typing import Any, TypeVar, overload
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
-from temporalio.workflow import ActivityCancellationType
 
 CALL: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
@@ -41,13 +40,12 @@ CALLBACK_REPLAY: dict[str, Any] = {
 # A short, idempotent step run as a local activity: a marker in the workflow task that ran it,
 # no task round trip, consecutive ones in one task. Same timeout and retry policy as CALL.
 # Sagas recorded under `short-steps-as-local-activities` run only settle, release and a deal's
-# withdrawals read and ledger batch this way. Sagas on `clock-at-wake-ups-short-steps-local`
-# (`saga_paths.py`) also run admission, the funds check and every read that follows a payout
-# locally, because they decide on the clock only at wake-ups: a time read right after a local
-# activity is its completion time, which a replay need not reproduce (under load it did not, and
-# a review deadline went the other way: a nondeterminism error). Sagas on the current path run
-# the create locally too (`provider_attempts.py`): it is exactly once by the provider's key
-# either way, and a cancel still waits for its outcome.
+# withdrawals read and ledger batch this way. Sagas on the current path (`saga_paths.py`) also
+# run admission, the funds check and every read that follows a payout locally, because they
+# decide on the clock only at wake-ups: a time read right after a local activity is its
+# completion time, which a replay need not reproduce (under load it did not, and a review
+# deadline went the other way: a nondeterminism error). The create stays an activity: a cancel
+# waits for its outcome, and its retries look the payout up first.
 LOCAL_STEPS_PATCH = "short-steps-as-local-activities"
 LOCAL: dict[str, Any] = dict(CALL)
 
@@ -57,23 +55,12 @@ ResultT = TypeVar("ResultT")
 
 @overload
 async def step(
-    activity: Callable[[Any, ArgT], Awaitable[ResultT]],
-    arg: ArgT,
-    *,
-    local: bool,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    activity: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, *, local: bool
 ) -> ResultT: ...
 
 
 @overload
-async def step(
-    activity: str,
-    arg: Any,
-    *,
-    local: bool,
-    result_type: type[ResultT],
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
-) -> ResultT: ...
+async def step(activity: str, arg: Any, *, local: bool, result_type: type[ResultT]) -> ResultT: ...
 
 
 async def step(
@@ -82,26 +69,22 @@ async def step(
     *,
     local: bool,
     result_type: type | None = None,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
 ) -> Any:
     """Run an activity method (or an activity by name) as a local activity (`local`) or as an
     activity. A local activity's failure reaches the workflow bare (the activity's own
     ApplicationError) where an activity's arrives as ActivityError: the saga's steps handle
     ActivityError, so a local failure is given that shape, its cause the activity's error."""
     name = activity if isinstance(activity, str) else activity.__name__
-    options = {**(LOCAL if local else CALL), "cancellation_type": cancellation_type}
     if not local:
         if isinstance(activity, str):
-            return await workflow.execute_activity(
-                activity, arg, result_type=result_type, **options
-            )
-        return await workflow.execute_activity_method(activity, arg, **options)
+            return await workflow.execute_activity(activity, arg, result_type=result_type, **CALL)
+        return await workflow.execute_activity_method(activity, arg, **CALL)
     try:
         if isinstance(activity, str):
             return await workflow.execute_local_activity(
-                activity, arg, result_type=result_type, **options
+                activity, arg, result_type=result_type, **LOCAL
             )
-        return await workflow.execute_local_activity_method(activity, arg, **options)
+        return await workflow.execute_local_activity_method(activity, arg, **LOCAL)
     except ApplicationError as failure:
         raise ActivityError(
             f"local activity {name} failed",

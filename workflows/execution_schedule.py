@@ -4,12 +4,12 @@ cuts any wait short while the provider has not heard of the payout yet.
 In the spirit of the `UpdatableTimer` of Temporal's samples: one durable timer per wait, woken by
 the update that changes what it waits for.
 
-Since the path `clock-at-wake-ups-short-steps-local` (`saga_paths.py`), a decision that changes the
-saga's commands reads the clock only where every replay sees the same time: the saga's first task
-(whether the execution date is still ahead) and a wake-up (a timer fired, an update came). Right
-after a local activity the workflow's time is the activity's completion time, which a replay need
-not reproduce, so the funds deadline is a budget of the pauses slept, not a comparison with the
-clock. Deterministic: runs in workflows.
+On the current path (`saga_paths.py`) a decision that changes the saga's commands reads the clock
+only where every replay sees the same time: the saga's first task (whether the execution date is
+still ahead) and a wake-up (a timer fired, an update came). Right after a local activity the
+workflow's time is the activity's completion time, which a replay need not reproduce, so the
+funds deadline is a budget of the pauses slept, not a comparison with the clock.
+Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ with workflow.unsafe.imports_passed_through():
 
 FUNDS_RECHECK_FIRST = timedelta(seconds=30)
 FUNDS_RECHECK_MAX = timedelta(minutes=15)
-# The shortest timer started for an execution date that passed during admission, by a saga
-# that reads the clock at wake-ups only: whether a timer is started is decided at the first task,
-# its length may be anything.
+# The shortest timer the current path starts for an execution date that passed during admission:
+# whether a timer is started is decided at the first task, its length may be anything.
 SHORTEST_WAIT = timedelta(milliseconds=1)
 RESCHEDULABLE = (SagaState.RECEIVED, SagaState.WAITING_FOR_APPROVAL, SagaState.SCHEDULED)
 
@@ -45,7 +44,7 @@ class ExecutionSchedule:
 
     async def wait_until_due(self) -> None:
         """Sleep until the execution date, however often it moves; SagaEnded if canceled."""
-        on_wake_ups = saga_paths.clock_at_wake_ups()
+        on_wake_ups = saga_paths.current()
         now = self._first_task_at if on_wake_ups else workflow.now()
         while self.execution_date is not None and self.execution_date > now:
             self._record.set_state(
@@ -66,8 +65,7 @@ class ExecutionSchedule:
     ) -> FundsCheck:
         """Re-check with backoff while the balance is short, until `wait_seconds` have passed."""
         self._record.set_state(SagaState.CHECKING_FUNDS, None)
-        on_wake_ups = saga_paths.clock_at_wake_ups()
-        budget = _FundsWait(timedelta(seconds=wait_seconds), by_the_clock=not on_wake_ups)
+        budget = _FundsWait(timedelta(seconds=wait_seconds), by_the_clock=not saga_paths.current())
         pause = FUNDS_RECHECK_FIRST
         while True:
             funds = await check()
@@ -111,10 +109,9 @@ class ExecutionSchedule:
 
 
 class _FundsWait:
-    """How long a saga may still wait for funds. Sagas recorded before the clock was read at
-    wake-ups only compare a deadline with the clock; the others count the pauses they have
-    slept, so the decision does not depend on a time read right after a local activity (a
-    cancel ends the wait anyway)."""
+    """How long a saga may still wait for funds. Sagas recorded before the current path compare
+    a deadline with the clock; the current path counts the pauses it has slept, so the decision
+    does not depend on a time read right after a local activity (a cancel ends the wait anyway)."""
 
     def __init__(self, allowed: timedelta, *, by_the_clock: bool) -> None:
         self._by_the_clock = by_the_clock

@@ -5,10 +5,10 @@ authoritative for final states. `follow` applies hints as they come and polls wh
 a poll interval, doubling the interval while nothing happens. What it learns it writes into the
 attempt it follows and shows on the saga's record.
 
-Since the path `clock-at-wake-ups-short-steps-local` (`saga_paths.py`) the reads are local
-activities, and whether a poll is due is decided without the clock: a poll timer that fires polls
-unless a webhook came while it ran (the time read after a local activity is the activity's
-completion time, which a replay need not reproduce). Deterministic: runs in workflows.
+On the current path (`saga_paths.py`) the reads are local activities, and whether a poll is due
+is decided without the clock: a poll timer that fires polls unless a webhook came while it ran
+(the time read after a local activity is the activity's completion time, which a replay need
+not reproduce). Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ProviderFollower:
         self._events: list[ProviderEvent] = []
         self._needs_confirmation = False
         self._validation_error = False  # a PAYOUT_VALIDATION_ERROR webhook awaits its API read
-        self._on_wake_ups = saga_paths.clock_at_wake_ups()
+        self._on_wake_ups = saga_paths.current()
 
     def hint(self, event: ProviderEvent) -> bool:
         """Queue a webhook if it is about this attempt; False when it belongs elsewhere."""
@@ -104,9 +104,9 @@ class ProviderFollower:
                     self._report_validation_error()
                     continue
                 if timer is None:
-                    # Reading the clock at wake-ups only, wait a whole interval from each
-                    # timer's start: a wait counted from the last webhook can come out zero, and
-                    # a zero wait starts no timer, which would be a decision on the clock.
+                    # The current path waits a whole interval from each timer's start: a wait
+                    # counted from the last webhook can come out zero, and a zero wait starts
+                    # no timer, which would be a decision on the clock.
                     start = workflow.now() if self._on_wake_ups else last_hint
                     self.next_poll_at = start + interval
                     wait = max(self.next_poll_at - workflow.now(), timedelta(0))
@@ -135,9 +135,8 @@ class ProviderFollower:
                 timer.cancel()
 
     def _poll_due(self, hinted: bool, last_hint: datetime, interval: timedelta) -> bool:
-        """When the poll timer fires: poll unless a webhook came meanwhile (the clock read at
-        wake-ups only), or unless one came less than a poll interval ago (sagas recorded before
-        that)."""
+        """When the poll timer fires: poll unless a webhook came meanwhile (current path), or
+        unless one came less than a poll interval ago (sagas recorded before it)."""
         if self._on_wake_ups:
             return not hinted
         return workflow.now() - last_hint >= interval

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.provider_endpoints import ProviderEndpoints
     from workflows import saga_paths
-    from workflows.activity_options import CALL, step
+    from workflows.activity_options import CALL
     from workflows.follower import ProviderFollower
     from workflows.keys import attempt_key
     from workflows.payout_models import Attempt, ProviderEvent, SagaState
@@ -95,14 +95,11 @@ class ProviderAttempts:
         self._record.set_state(SagaState.CREATING, note)
         self.creating = True
         try:
-            # On the current path in the task that admitted it, as a local activity (exactly
-            # once either way: the provider rejects a second create under the same key, and a
-            # retry looks the payout up by that key first).
-            payout = await step(
+            payout = await workflow.execute_activity(
                 self._endpoints.create_activity,
                 request,
-                local=saga_paths.current(),
                 result_type=ProviderPayout,
+                **CALL,
                 # A cancel must not leave us guessing whether the provider has the payout.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )

@@ -3,12 +3,11 @@ does not know, or a payout waits for confirmation at the provider longer than al
 
 Either way the money is held — nothing is released, settled or resent on it — the saga keeps
 checking on its poll backoff, and the record shows `NEEDS_REVIEW` (search attribute, callback,
-status) until the provider says something known again or an operator decides (`payouts resolve`).
-Older sagas never took this path: `workflow.patched` keeps their histories replaying. Since the
-path `clock-at-wake-ups-short-steps-local` (`saga_paths.py`) the confirmation deadline is a timer
-started when the provider first reports PENDING_CONFIRMATION: the review is asked when it fires,
-not on a comparison with a time that a replay might see differently.
-Deterministic: runs in workflows.
+status) until the provider says something known again or an operator decides
+(`payouts resolve`). Older sagas never took this path: `workflow.patched` keeps their histories
+replaying. On the current path (`saga_paths.py`) the confirmation deadline is a timer started
+when the provider first reports PENDING_CONFIRMATION: the review is asked when it fires, not on a
+comparison with a time that a replay might see differently. Deterministic: runs in workflows.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ class ProviderReview:
         self._record = record
         self._confirmation_wait = confirmation_wait
         self._pending_since: datetime | None = None
-        self._deadline: asyncio.Task[None] | None = None  # the confirmation timer
+        self._deadline: asyncio.Task[None] | None = None  # the current path's confirmation timer
         self._deadline_told = False
 
     def observe(self, state: str) -> None:
@@ -51,7 +50,7 @@ class ProviderReview:
             return
         if state == PayoutState.PENDING_CONFIRMATION:
             self._pending_since = self._pending_since or workflow.now()
-            if self._deadline is None and saga_paths.clock_at_wake_ups():
+            if self._deadline is None and saga_paths.current():
                 wait = self._confirmation_wait.total_seconds()
                 self._deadline = asyncio.create_task(asyncio.sleep(wait))
         else:
@@ -64,7 +63,7 @@ class ProviderReview:
             self._record.set_state(SagaState.SUBMITTED, f"the provider reports {state}")
 
     def deadline_passed(self) -> bool:
-        """The confirmation timer has fired and nobody was asked yet."""
+        """The current path's confirmation timer has fired and nobody was asked yet."""
         deadline = self._deadline
         return deadline is not None and deadline.done() and not self._deadline_told
 

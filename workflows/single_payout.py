@@ -88,13 +88,14 @@ class SinglePayoutWorkflow:
             request.requested_by,
         )
         self._decision: ResolveInput | None = None  # an operator's, on a payout held for review
+        self._local_steps = False  # admission, funds check and reads (`saga_paths.py`)
         self._view = PayoutView(
             request, self._record, self._schedule, self._attempts, self._controls
         )
 
     @workflow.run
     async def run(self, request: PayoutInput) -> PayoutResult:
-        saga_paths.begin()
+        self._local_steps = saga_paths.begin()
         _check(request)
         record = self._record
         record.started("single", request.currency, request.external_id, request.execution_date)
@@ -232,7 +233,7 @@ class SinglePayoutWorkflow:
             return
         # Sagas from here on settle and release as local activities (docs/architecture.md).
         self._ledger.local = saga_paths.taken(LOCAL_STEPS_PATCH)
-        self._controls.local_admission = saga_paths.clock_at_wake_ups()
+        self._controls.local_admission = self._local_steps
         item = AdmitItem(
             index=0,
             ledger_key=str(request.idempotency_key),
@@ -255,7 +256,7 @@ class SinglePayoutWorkflow:
         funds: FundsCheck = await step(
             PayoutActivities.check_funds,
             FundsCheckInput(currency=self._request.currency, amount=self._request.amount),
-            local=saga_paths.clock_at_wake_ups(),
+            local=self._local_steps,
         )
         self._view.quoted_fee = funds.fee
         return funds
