@@ -34,9 +34,9 @@ from bench.minimal_workflow import MinimalWorkflow
 from starter.api.payouts import PayoutRequest, Payouts
 
 CONCURRENT = 200
-T = TypeVar("T")
 ROUNDS = 2
 TRON = "TJRyWwFs9wTFGZg3JbrVriFbNfCug5tDeC"
+T = TypeVar("T")
 
 
 async def _minimal_rate(client: Client) -> float:

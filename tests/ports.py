@@ -25,3 +25,11 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in {BELOW_EPHEMERAL}")
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound once, then released): for a server that must be away."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

@@ -7,7 +7,6 @@ the ones the test signs and posts itself; the sandbox holds each payout in PENDI
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from starter.service.binaries import installed_binary
 from starter.service.webhook_receiver import create_receiver_app
 from tests.contract.conftest import Control, eventually
 from tests.integration.conftest import TRON, Stack, start_stack
+from tests.ports import closed_port
 from workflows.keys import attempt_key
 from workflows.payout_models import PayoutResult, PayoutStatus, ResendPolicy, SagaState
 from workflows.single_payout import SinglePayoutWorkflow
@@ -111,13 +111,6 @@ async def signals(saga: Saga) -> int:
 
 def webhook_entries(status: PayoutStatus) -> list[tuple[str, str | None, str | None]]:
     return [(e.event, e.state, e.note) for e in status.timeline if e.source == "webhook"]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def confirm(sandbox: Control, provider_id: str) -> None:

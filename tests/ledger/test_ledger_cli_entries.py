@@ -6,7 +6,6 @@ subprocess: a failed connect must not abort the test process)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -32,6 +31,7 @@ from tests.ledger.ledger_cli_support import (
     one_line_error,
     with_books,
 )
+from tests.ports import closed_port
 
 D = Decimal
 # The shared fixtures: the books' file, and `payouts ARGS` run on it.
@@ -152,13 +152,6 @@ def test_release_of_a_key_no_saga_owns(payouts: Payouts, books_path: Path) -> No
     assert available(books_path) == D(10)
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_release_never_guesses_when_temporal_cannot_say(booked: Path, tmp_path: Path) -> None:
     """The real script: a saga's reservation, and no Temporal to ask whether it still runs."""
     environ = {
@@ -170,7 +163,7 @@ def test_release_never_guesses_when_temporal_cannot_say(booked: Path, tmp_path: 
         PYTHONPATH=str(ROOT),
         PAYOUTS_HOME=str(tmp_path / "home"),
         PAYOUTS_LEDGER_PATH=str(booked),
-        TEMPORAL_ADDRESS=f"127.0.0.1:{_closed_port()}",
+        TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}",
     )
     script = [sys.executable, "-c", "from starter.cli.main import main; main()"]
     ran = subprocess.run(  # noqa: S603 - our own console script, fixed arguments

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from starter.cli.exit_codes import BY_FINAL_STATE, of_state
 from starter.cli.main import app
 from starter.cli.output import ui_link
 from starter.service.settings import Settings
+from tests.ports import closed_port
 from workflows.payout_models import FINAL_SAGA_STATES, SagaState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,13 +48,6 @@ VERBS = [
     "demo",
     "sandbox",
 ]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass(frozen=True)
@@ -149,7 +142,7 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     }
     env.update(
         PYTHONPATH=str(ROOT),
-        TEMPORAL_ADDRESS=f"127.0.0.1:{_closed_port()}",  # nothing listens: no Temporal needed
+        TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}",  # nothing listens: no Temporal needed
         COLUMNS="200",
     )
     env.update(extra)
